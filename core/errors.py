@@ -1,0 +1,53 @@
+"""wfkit's exceptions. Errors that reach HTTP carry their status and Bubble's status word."""
+
+from __future__ import annotations
+
+from wfkit.dsl.errors import Diagnostic, SourceError, WfError, WfSyntaxError
+
+__all__ = [
+    "ActionError",
+    "CompileError",
+    "ConfigError",
+    "Diagnostic",
+    "FunctionError",
+    "PluginError",
+    "RunError",
+    "SourceError",
+    "WfError",
+    "WfSyntaxError",
+]
+
+
+class CompileError(SourceError):
+    """The app parsed but does not make sense (unknown names, wrong arguments, …)."""
+
+
+class PluginError(WfError):
+    """The installed plugins do not fit together (two provide the same verb, a hook is misspelled)."""
+
+
+class ConfigError(WfError):
+    """A setting (environment variable, command-line value) is wrong."""
+
+
+class RunError(WfError):
+    """A run failed: `fail "…"`, a failing action or function, a run-time limit.
+
+    `line` is the statement's line; `status`/`code` are what an HTTP caller gets."""
+
+    status = "WORKFLOW_ERROR"
+    code = 400
+
+    def __init__(self, message: str, *, line: int | None = None, file: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.file = file
+
+
+class ActionError(RunError):
+    """An action refused or failed; raise it from a plugin's action with a message for the caller."""
+
+
+class FunctionError(RunError):
+    """A function got a value it cannot use (`number("abc")`)."""
