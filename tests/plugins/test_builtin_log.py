@@ -10,9 +10,8 @@ from wfkit.plugins.manager import Registry
 
 
 def context(lines: list[str]) -> ActionContext:
-    return ActionContext(
-        run=RunInfo(id="run-1", workflow="remind"), idempotency_key="k", line=3, log=lines.append
-    )
+    run = RunInfo(id="run-1", workflow="remind")
+    return ActionContext(run=run, idempotency_key="k", line=3, log=lines.append)
 
 
 def test_log_is_declared(registry: Registry) -> None:

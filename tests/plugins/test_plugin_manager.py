@@ -119,9 +119,8 @@ def test_unknown_module_name() -> None:
 def test_duplicate_verb_names_both_plugins() -> None:
     a = module("plugin_a", register_actions=actions(ActionSpec("notify", noop)))
     b = module("plugin_b", register_actions=actions(ActionSpec("notify", noop)))
-    with pytest.raises(
-        PluginError, match=r"action 'notify' is provided by two plugins: plugin_a and plugin_b$"
-    ):
+    expected = r"action 'notify' is provided by two plugins: plugin_a and plugin_b$"
+    with pytest.raises(PluginError, match=expected):
         load_registry([a, b], entrypoints=False)
 
 
@@ -275,9 +274,8 @@ async def test_events(caplog: pytest.LogCaptureFixture) -> None:
     events = Events()
     registry = load_registry([events, Broken()], entrypoints=False)
     run = RunInfo(id="r1", workflow="w")
-    assert registry.has_listeners("step_finished") and not load_registry(entrypoints=False).has_listeners(
-        "run_started"
-    )
+    assert registry.has_listeners("step_finished")
+    assert not load_registry(entrypoints=False).has_listeners("run_started")
     await notify(registry.hook.run_started, run=run)
     await registry.notify("step_finished", run=run, step={"id": "s1", "line": 2, "status": "ran"})
     with caplog.at_level(logging.ERROR, logger="wfkit.plugins"):
