@@ -19,7 +19,7 @@ class RunInfo:
     user: Thing | None = None  # the caller (`current_user`); None for anonymous and admin runs
     admin: bool = False  # started with an admin token, by the scheduler, a trigger or the CLI
     ignore_privacy: bool = False  # admin runs and `@ignore_privacy` workflows
-    chain: int = 0  # how many generations of scheduled runs led here (SPEC §2.4, WF_MAX_CHAIN)
+    chain: int = 1  # how many generations of scheduled runs led here (SPEC §2.4, WF_MAX_CHAIN)
 
 
 @dataclass(slots=True)

@@ -10,6 +10,8 @@ __all__ = [
     "ConfigError",
     "Diagnostic",
     "FunctionError",
+    "InvalidDataError",
+    "MissingDataError",
     "PluginError",
     "RunError",
     "SourceError",
@@ -47,6 +49,18 @@ class RunError(WfError):
 
 class ActionError(RunError):
     """An action refused or failed; raise it from a plugin's action with a message for the caller."""
+
+
+class MissingDataError(RunError):
+    """A required parameter was not given."""
+
+    status = "MISSING_DATA"
+
+
+class InvalidDataError(RunError):
+    """A parameter's value cannot be converted to its declared type."""
+
+    status = "INVALID_DATA"
 
 
 class FunctionError(RunError):

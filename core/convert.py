@@ -1,0 +1,168 @@
+"""Arguments from outside (JSON, form, query string, command line) → values of declared types.
+
+SPEC §3.1: "42" → 42 for a number, "true"/"yes" → true, a thing's id → that thing, ISO 8601 text →
+a date, seconds or ISO 8601 text → a duration, a list from a JSON array or repeated keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from . import values as V
+from .app import Workflow
+from .context import RunInfo
+from .errors import InvalidDataError, MissingDataError
+from .things import Thing
+from .types import AnyType, ListType, NothingType, Prim, ThingType, WfType
+
+TRUE_WORDS = ("true", "yes", "1", "on")
+FALSE_WORDS = ("false", "no", "0", "off")
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _number(v: Any) -> int | float:
+    if isinstance(v, bool):
+        raise _Invalid
+    if isinstance(v, int | float):
+        n = v
+    elif isinstance(v, str):
+        try:
+            n = float(v.strip())
+        except ValueError:
+            raise _Invalid from None
+    else:
+        raise _Invalid
+    if not math.isfinite(n):
+        raise _Invalid
+    return V.normalize_number(n)
+
+
+def _boolean(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in TRUE_WORDS:
+            return True
+        if low in FALSE_WORDS:
+            return False
+    raise _Invalid
+
+
+def _date(v: Any) -> datetime:
+    if isinstance(v, datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            return V.parse_date(v)
+        except ValueError:
+            raise _Invalid from None
+    raise _Invalid
+
+
+def _duration(v: Any) -> timedelta:
+    if isinstance(v, timedelta):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+        return timedelta(seconds=v)
+    if isinstance(v, str):
+        try:
+            return V.parse_duration(v)
+        except (ValueError, OverflowError):
+            raise _Invalid from None
+    raise _Invalid
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int | float | bool):
+        return V.text(v)
+    raise _Invalid
+
+
+def _object(v: Any, from_text: bool) -> Any:
+    if from_text and isinstance(v, str):
+        try:
+            return orjson.loads(v)
+        except orjson.JSONDecodeError:
+            return v
+    return v
+
+
+PRIM = {"number": _number, "boolean": _boolean, "date": _date, "duration": _duration, "text": _text}
+
+
+async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, from_text: bool = False) -> Any:
+    """`value` as type `t`; raises `_Invalid` when it cannot be."""
+    if value is None:
+        return None
+    if isinstance(t, AnyType | NothingType):
+        return value
+    if isinstance(t, ListType):
+        if from_text and isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise _Invalid from None
+        items = value if isinstance(value, list) else [value]
+        return [await convert(x, t.item, store=store, run=run, from_text=from_text) for x in items]
+    if isinstance(t, ThingType):
+        if isinstance(value, Thing):
+            return value
+        if not isinstance(value, str) or store is None:
+            raise _Invalid
+        thing = await store.get(t.name, value, run)
+        if thing is None:
+            raise _Invalid
+        return thing
+    assert isinstance(t, Prim)
+    if t.name == "object":
+        return _object(value, from_text)
+    if isinstance(value, list):  # a repeated key where one value is expected: the last wins
+        if not value:
+            return None
+        value = value[-1]
+    return PRIM[t.name](value)
+
+
+async def convert_args(
+    wf: Workflow,
+    raw: Mapping[str, Any],
+    *,
+    store: Any = None,
+    run: RunInfo | None = None,
+    from_text: bool = False,
+) -> dict[str, Any]:
+    """The workflow's parameters from `raw`; unknown keys are ignored, as Bubble does.
+
+    Raises MissingDataError / InvalidDataError with Bubble's messages."""
+    out: dict[str, Any] = {}
+    for p in wf.params:
+        value = raw.get(p.name)
+        if value is None or (from_text and value == "" and p.type != Prim("text")):
+            if p.required:
+                raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
+            continue
+        try:
+            out[p.name] = await convert(value, p.type, store=store, run=run, from_text=from_text)
+        except _Invalid:
+            shown = V.REDACTED if p.secret else _show(value)
+            raise InvalidDataError(
+                f"Invalid data for parameter {p.name} of workflow {wf.name}: expected {p.type}, got {shown}"
+            ) from None
+    return out
+
+
+def _show(v: Any) -> str:
+    s = v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
+    s = repr(s) if isinstance(v, str) else s
+    return s if len(s) <= 80 else s[:77] + "..."

@@ -1,0 +1,504 @@
+"""Runs a compiled workflow: conditions, loops, bindings, the journal, scheduling requests.
+
+Statements run in order. `return`, `terminate` and `fail` end the run by raising; what the run
+scheduled or cancelled is handed to the queue only when it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from time import perf_counter
+from typing import Any
+
+from . import journal as J
+from . import values as V
+from .app import (
+    ActionStep,
+    App,
+    Block,
+    CallStep,
+    CancelStep,
+    CExpr,
+    FailStep,
+    ForEachStep,
+    IfStep,
+    LetStep,
+    ReturnStep,
+    ScheduleStep,
+    Step,
+    TerminateStep,
+    Workflow,
+)
+from .context import ActionContext, RunInfo
+from .errors import MissingDataError, RunError, WfError
+from .frame import Frame, RunState
+from .runs import RunRecord
+from .scheduler import ScheduledRun, new_id
+from .services import Services
+from .things import Thing
+
+MAX_SCHEDULED_IDS_RECORDED = 1_000
+
+
+class _Return(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class _Terminate(Exception):
+    pass
+
+
+async def _value(c: CExpr, f: Frame) -> Any:
+    return await c.fn(f) if c.is_async else c.fn(f)
+
+
+def _scrub(text: str, secrets: set[str]) -> str:
+    for s in secrets:
+        if s and s in text:
+            text = text.replace(s, V.REDACTED)
+    return text
+
+
+def _remember_secret(state: RunState, name: str, value: Any) -> None:
+    if V.is_secret_name(name) and isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = V.text(value)
+        if len(text) >= 3:  # shorter values would scrub ordinary words
+            state.secrets.add(text)
+
+
+class Executor:
+    """Runs workflows of one app with one set of services."""
+
+    def __init__(self, app: App, services: Services | None = None):
+        self.app = app
+        self.services = services or Services()
+        hooks = self.services.hooks
+        self._pending_hooks: set[asyncio.Future[Any]] = set()  # step events still being handled
+        self._step_hook = hooks is not None and hooks.has_listeners("step_finished")
+        self._dispatch: dict[type[Step], Callable[[Any, Frame], Awaitable[None]]] = {
+            LetStep: self._let,
+            ActionStep: self._action,
+            IfStep: self._if,
+            ForEachStep: self._for_each,
+            ScheduleStep: self._schedule,
+            CallStep: self._call,
+            CancelStep: self._cancel,
+            ReturnStep: self._return,
+            TerminateStep: self._terminate,
+            FailStep: self._fail,
+        }
+
+    # ------------------------------------------------------------------ a run
+
+    async def run(
+        self,
+        workflow: str | Workflow,
+        args: dict[str, Any] | None = None,
+        *,
+        user: Thing | None = None,
+        admin: bool = False,
+        request: Any = None,
+        run_id: str | None = None,
+        chain: int = 1,
+        trigger: str = "cli",
+    ) -> RunRecord:
+        """Run `workflow` with converted arguments; never raises for the run's own failures —
+        the record says `failed`, with the message and the line."""
+        wf = self.app.workflows[workflow] if isinstance(workflow, str) else workflow
+        run = RunInfo(
+            id=run_id or new_id(),
+            workflow=wf.name,
+            user=user,
+            admin=admin,
+            ignore_privacy=admin or wf.ignore_privacy,
+            chain=max(chain, 1),
+        )
+        args = dict(args or {})
+        record = RunRecord(
+            run.id,
+            wf.name,
+            trigger,
+            V.now(),
+            V.redact(args),
+            user.id if user is not None else None,
+            run.chain,
+        )
+        state = RunState(record)
+        frame = Frame({}, run, self.services, state, request)
+        started = perf_counter()
+        await self._notify("run_started", run=run)
+        try:
+            frame.vars = await self.bind_params(wf, args, frame)
+            state.journal = await self.services.journal.load(run.id)
+            async with asyncio.timeout(wf.flow.timeout.total_seconds()):
+                await self.block(wf.body, frame)
+            record.response = {}
+        except _Return as r:
+            record.response = V.to_json(r.value) if isinstance(r.value, dict) else {}
+        except _Terminate:
+            record.response = {}
+        except TimeoutError:
+            record.error = {
+                "message": f"the run took longer than its timeout of {_human(wf.flow.timeout)}",
+                "line": None,
+            }
+        except RunError as e:
+            record.error = {"message": _scrub(e.message, state.secrets), "line": e.line}
+            if isinstance(e, MissingDataError):
+                record.error["status"] = e.status
+        if record.error is None:
+            try:
+                await self.release(state)
+                record.status = "success"
+            except WfError as e:
+                record.error = {"message": f"could not schedule: {e}", "line": None}
+        if record.error is not None:
+            record.status = "failed"
+            record.response = None
+        record.finished_at = V.now()
+        record.duration_ms = round((perf_counter() - started) * 1000, 3)
+        if record.status == "success":
+            await self.services.journal.forget(run.id)
+        await self._notify("run_finished", run=run, record=record.to_json())
+        return record
+
+    async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
+        bound: dict[str, Any] = {}
+        for p in wf.params:
+            if p.name in args and args[p.name] is not None:
+                bound[p.name] = args[p.name]
+            elif p.default is not None:
+                bound[p.name] = await _value(p.default, f)
+            elif p.required:
+                raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
+            else:
+                bound[p.name] = None
+            _remember_secret(f.state, p.name, bound[p.name])
+        return bound
+
+    async def release(self, state: RunState) -> None:
+        """Hand what the run scheduled and cancelled to the queue (it succeeded)."""
+        if state.scheduled:
+            await self.services.scheduler.submit(state.scheduled)
+            state.record.scheduled = [r.id for r in state.scheduled[:MAX_SCHEDULED_IDS_RECORDED]]
+            state.record.scheduled_count = len(state.scheduled)
+        if state.cancels:
+            await self.services.scheduler.cancel(state.cancels)
+
+    async def _notify(self, event: str, **kwargs: Any) -> None:
+        if self.services.hooks is not None:
+            await self.services.hooks.notify(event, **kwargs)
+
+    # ------------------------------------------------------------------ statements
+
+    async def block(self, steps: Block, f: Frame) -> None:
+        dispatch = self._dispatch
+        for step in steps:
+            if step.when is not None and not await self._when(step, f):
+                continue
+            await dispatch[type(step)](step, f)
+
+    async def _when(self, step: Step, f: Frame) -> bool:
+        assert step.when is not None
+        if V.truthy(await _value(step.when, f)):
+            return True
+        seen: dict[str, Any] = {}
+        for n in step.when.names:
+            if n == "current_user":
+                seen[n] = f.run.user.id if f.run.user else None
+            elif n in f.vars:
+                v = f.vars[n]
+                seen[n] = V.REDACTED if V.is_secret_name(n) and v is not None else _short(V.to_json(v))
+        self._record(f, step, "skipped", 0.0, {"seen": seen})
+        if isinstance(step, ActionStep | ScheduleStep | CallStep) and step.bind is not None:
+            f.vars[step.bind] = None  # a skipped `x = … when …` binds empty
+        return False
+
+    def _record(self, f: Frame, step: Step, status: str, ms: float, extra: dict[str, Any] | None = None) -> None:
+        rec = f.state.record
+        if len(rec.steps) >= self.services.limits.max_steps_recorded:
+            rec.steps_dropped += 1
+            return
+        entry = {
+            "step": step.id,
+            "line": step.span.line,
+            "kind": step.kind,
+            "label": step.label,
+            "status": status,
+            "ms": round(ms, 3),
+        }
+        if f.path:
+            entry["path"] = f.path
+        if f.run.workflow != rec.workflow:
+            entry["workflow"] = f.run.workflow
+        if extra:
+            entry.update(extra)
+        rec.steps.append(entry)
+        if self._step_hook:  # handled beside the run: a slow listener must not slow it down
+            task = asyncio.ensure_future(self._notify("step_finished", run=f.run, step=entry))
+            self._pending_hooks.add(task)
+            task.add_done_callback(self._pending_hooks.discard)
+
+    def _fail_at(self, step: Step, f: Frame, t0: float, exc: BaseException) -> RunError:
+        """The error a failing statement ends the run with, recorded against the statement."""
+        if isinstance(exc, RunError):
+            err = exc
+            if err.line is None:
+                err.line = step.span.line
+        else:
+            verb = step.spec.verb if isinstance(step, ActionStep) else step.kind
+            err = RunError(f"{verb} failed: {exc}", line=step.span.line)
+        err.message = _scrub(err.message, f.state.secrets)
+        self._record(f, step, "failed", (perf_counter() - t0) * 1000, {"error": err.message})
+        return err
+
+    async def _let(self, s: LetStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            v = await s.value.fn(f) if s.value.is_async else s.value.fn(f)
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        f.vars[s.name] = v
+        _remember_secret(f.state, s.name, v)
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000)
+
+    async def _if(self, s: IfStep, f: Frame) -> None:
+        t0 = perf_counter()
+        chosen: Block | None = s.else_body
+        branch = "else" if s.else_body is not None else "none"
+        try:
+            for i, (cond, body) in enumerate(s.branches):
+                if V.truthy(await _value(cond, f)):
+                    chosen, branch = body, str(i + 1)
+                    break
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"branch": branch})
+        if chosen:
+            await self.block(chosen, f)
+
+    async def _for_each(self, s: ForEachStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            items = await _value(s.iterable, f)
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise RunError(f"for each needs a list, got {V.type_name(items)}")
+            limit = self.services.limits.max_iterations
+            if len(items) > limit:
+                raise RunError(f"for each over {len(items):,} items exceeds WF_MAX_ITERATIONS ({limit:,})")
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"items": len(items)})
+        outer = f.path
+        try:
+            for i, item in enumerate(items):
+                f.vars[s.var] = item
+                f.path = f"{outer}{s.id}.{i}/"
+                await self.block(s.body, f)
+        finally:
+            f.path = outer
+
+    async def _action(self, s: ActionStep, f: Frame) -> None:
+        t0 = perf_counter()
+        key = f"{f.path}{s.id}"
+        journal = f.state.journal
+        try:
+            if key in journal:
+                result = J.decode(journal[key])
+                status = "replayed"
+            else:
+                target = await _value(s.target, f) if s.target is not None else None
+                args = {name: await _value(c, f) for name, c in s.args}
+                for name in s.secret_args:
+                    _remember_secret(f.state, name, args.get(name))
+                ctx = ActionContext(
+                    run=f.run,
+                    idempotency_key=f"{f.run.id}:{key}",
+                    line=s.span.line,
+                    log=_Logger(self, f, s),
+                    store=self.services.store,
+                    services=self.services.extra,
+                )
+                result = await s.spec.run(ctx, target, args)
+                await self.services.journal.save(f.run.id, key, J.encode(result))
+                journal[key] = J.encode(result)
+                status = "ran"
+        except (RunError, _Return, _Terminate):
+            raise
+        except Exception as e:
+            raise self._fail_at(s, f, t0, e) from None
+        if s.bind is not None:
+            f.vars[s.bind] = result
+            _remember_secret(f.state, s.bind, result)
+        self._record(f, s, status, (perf_counter() - t0) * 1000)
+
+    def _log(self, f: Frame, s: Step, message: str) -> None:
+        f.state.record.logs.append(
+            {"at": V.iso(V.now()), "line": s.span.line, "message": _scrub(str(message), f.state.secrets)}
+        )
+
+    async def _schedule(self, s: ScheduleStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            chain = f.run.chain + 1
+            limit = self.services.limits.max_chain
+            if chain > limit:
+                raise RunError(
+                    f"schedule {s.workflow}: the run would be generation {chain:,} of a chain of runs "
+                    f"started by one trigger, more than WF_MAX_CHAIN ({limit:,})"
+                )
+            start = await self._start_time(s, f)
+            user_id = f.run.user.id if f.run.user is not None else None
+            if s.each_var is None:
+                args = {n: V.to_json(await _value(c, f)) for n, c in s.args}
+                run = ScheduledRun(new_id(), s.workflow, args, start, chain, user_id, f.run.id)
+                f.state.scheduled.append(run)
+                handle: Any = {"id": run.id, "run_at": run.run_at}
+                count = 1
+            else:
+                assert s.each_list is not None
+                items = await _value(s.each_list, f)
+                if items is None:
+                    items = []
+                if not isinstance(items, list):
+                    raise RunError(f"schedule … for each needs a list, got {V.type_name(items)}")
+                every = await _value(s.every, f) if s.every is not None else timedelta(0)
+                if not isinstance(every, timedelta) or every < timedelta(0):
+                    raise RunError("`every` must be a duration of at least 0 seconds")
+                runs = []
+                for i, item in enumerate(items):
+                    f.vars[s.each_var] = item
+                    args = {n: V.to_json(await _value(c, f)) for n, c in s.args}
+                    runs.append(ScheduledRun(new_id(), s.workflow, args, start + every * i, chain, user_id, f.run.id))
+                f.state.scheduled.extend(runs)
+                handle = [{"id": r.id, "run_at": r.run_at} for r in runs] if s.bind else None
+                count = len(runs)
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        if s.bind is not None:
+            f.vars[s.bind] = handle
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"scheduled": count})
+
+    async def _start_time(self, s: ScheduleStep, f: Frame) -> datetime:
+        if s.at is not None:
+            at = await _value(s.at, f)
+            if not isinstance(at, datetime):
+                raise RunError(f"schedule … at needs a date, got {V.type_name(at)}")
+            return at
+        now = V.now()
+        if s.in_ is not None:
+            delay = await _value(s.in_, f)
+            if not isinstance(delay, timedelta):
+                raise RunError(f"schedule … in needs a duration, got {V.type_name(delay)}")
+            return now + delay
+        return now
+
+    async def _call(self, s: CallStep, f: Frame) -> None:
+        t0 = perf_counter()
+        wf = self.app.workflows[s.workflow]
+        state = f.state
+        if state.depth >= self.services.limits.max_call_depth:
+            raise self._fail_at(
+                s,
+                f,
+                t0,
+                RunError(
+                    f"call {s.workflow}: more than {self.services.limits.max_call_depth} nested calls "
+                    "(does a workflow call itself without end?)"
+                ),
+            )
+        try:
+            args = {n: await _value(c, f) for n, c in s.args}
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        run = f.run
+        if run.workflow != wf.name or (wf.ignore_privacy and not run.ignore_privacy):
+            run = RunInfo(run.id, wf.name, run.user, run.admin, run.ignore_privacy or wf.ignore_privacy, run.chain)
+        inner = Frame({}, run, f.services, state, f.request, f"{f.path}{s.id}>")
+        state.depth += 1
+        result: Any = None
+        try:
+            inner.vars = await self.bind_params(wf, args, inner)
+            await self.block(wf.body, inner)
+        except _Return as r:
+            result = r.value
+        except _Terminate:
+            result = None
+        finally:
+            state.depth -= 1
+        if s.bind is not None:
+            f.vars[s.bind] = result
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000)
+
+    async def _cancel(self, s: CancelStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            target = await _value(s.target, f)
+            ids = [_run_id(x) for x in (target if isinstance(target, list) else [target]) if x is not None]
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        pending = {r.id for r in f.state.scheduled}
+        mine = [i for i in ids if i in pending]
+        if mine:  # scheduled by this very run: never handed to the queue
+            drop = set(mine)
+            f.state.scheduled = [r for r in f.state.scheduled if r.id not in drop]
+        f.state.cancels.extend(i for i in ids if i not in pending)
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"cancelled": len(ids)})
+
+    async def _return(self, s: ReturnStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            value = await _value(s.value, f) if s.value is not None else {}
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        self._record(f, s, "ran", (perf_counter() - t0) * 1000)
+        raise _Return(value)
+
+    async def _terminate(self, s: TerminateStep, f: Frame) -> None:
+        self._record(f, s, "ran", 0.0)
+        raise _Terminate()
+
+    async def _fail(self, s: FailStep, f: Frame) -> None:
+        t0 = perf_counter()
+        try:
+            message = V.text(await _value(s.message, f))
+        except RunError as e:
+            raise self._fail_at(s, f, t0, e) from None
+        raise self._fail_at(s, f, t0, RunError(message, line=s.span.line))
+
+
+class _Logger:
+    """`ctx.log(message)` for one statement of one run."""
+
+    __slots__ = ("executor", "frame", "step")
+
+    def __init__(self, executor: Executor, frame: Frame, step: Step):
+        self.executor, self.frame, self.step = executor, frame, step
+
+    def __call__(self, message: str) -> None:
+        self.executor._log(self.frame, self.step, message)
+
+
+def _run_id(x: Any) -> str:
+    if isinstance(x, dict) and isinstance(x.get("id"), str):
+        return str(x["id"])
+    if isinstance(x, str):
+        return x
+    raise RunError(f"cancel takes a scheduled run's handle or id, got {V.type_name(x)}")
+
+
+def _short(v: Any) -> Any:
+    if isinstance(v, str) and len(v) > 200:
+        return v[:197] + "..."
+    if isinstance(v, list) and len(v) > 20:
+        return [*v[:20], f"… {len(v) - 20} more"]
+    return v
+
+
+def _human(d: timedelta) -> str:
+    return f"{V.text(V.normalize_number(d.total_seconds()))} seconds"

@@ -1,0 +1,41 @@
+"""The state of a run while it executes: bindings, the caller, and what the run has asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .context import RunInfo
+
+if TYPE_CHECKING:
+    from .runs import RunRecord
+    from .scheduler import ScheduledRun
+    from .services import Services
+
+
+@dataclass(slots=True, eq=False)
+class RunState:
+    """Shared by every frame of one run (a `call` gets a new frame, not a new state)."""
+
+    record: RunRecord
+    scheduled: list[ScheduledRun] = field(default_factory=list)  # released when the run succeeds
+    cancels: list[str] = field(default_factory=list)  # likewise
+    secrets: set[str] = field(default_factory=set)  # values to scrub from logs and errors
+    journal: dict[str, Any] = field(default_factory=dict)  # results of finished actions, by path
+    depth: int = 0  # `call` nesting
+
+
+@dataclass(slots=True, eq=False)
+class Frame:
+    """One workflow's bindings inside a run. Compiled expressions read `vars`, `run`, `request`."""
+
+    vars: dict[str, Any]
+    run: RunInfo
+    services: Services
+    state: RunState
+    request: Any = None
+    path: str = ""  # loop iterations around the current statement, for journal and idempotency keys
+
+    @property
+    def store(self) -> Any:
+        return self.services.store

@@ -1,0 +1,88 @@
+"""The run journal: results of finished actions, so a run resumed after a crash does not redo them.
+
+Keys are `statement-id[/iteration…]` paths, stable across attempts of one run; values are JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from .things import Thing
+
+
+class Journal(Protocol):
+    async def load(self, run_id: str) -> dict[str, Any]:
+        """Every result journaled for `run_id` so far, by path."""
+        ...
+
+    async def save(self, run_id: str, path: str, result: Any) -> None: ...
+
+    async def forget(self, run_id: str) -> None:
+        """Drop a finished run's journal."""
+        ...
+
+
+class MemoryJournal:
+    """A journal for one process (the CLI, tests); the queue brings a durable one."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    async def load(self, run_id: str) -> dict[str, Any]:
+        return dict(self.entries.get(run_id, {}))
+
+    async def save(self, run_id: str, path: str, result: Any) -> None:
+        self.entries.setdefault(run_id, {})[path] = result
+
+    async def forget(self, run_id: str) -> None:
+        self.entries.pop(run_id, None)
+
+
+# A journaled result is JSON; these keep the values a run can bind (things, dates, durations).
+
+
+def encode(v: Any) -> Any:
+    if v is None or isinstance(v, str | bool | int | float):
+        return v
+    if isinstance(v, list):
+        return [encode(x) for x in v]
+    if isinstance(v, dict):
+        return {"$obj": {k: encode(x) for k, x in v.items()}}
+    if isinstance(v, datetime):
+        return {"$date": v.isoformat()}
+    if isinstance(v, timedelta):
+        return {"$dur": v.total_seconds()}
+    if isinstance(v, Thing):
+        return {
+            "$thing": v.type,
+            "id": v.id,
+            "data": encode(v.data),
+            "created_at": encode(v.created_at),
+            "modified_at": encode(v.modified_at),
+            "created_by": v.created_by,
+        }
+    return str(v)
+
+
+def decode(v: Any) -> Any:
+    if isinstance(v, list):
+        return [decode(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if "$obj" in v:
+        return {k: decode(x) for k, x in v["$obj"].items()}
+    if "$date" in v:
+        return datetime.fromisoformat(v["$date"])
+    if "$dur" in v:
+        return timedelta(seconds=v["$dur"])
+    if "$thing" in v:
+        return Thing(
+            v["$thing"],
+            v["id"],
+            decode(v["data"]),
+            decode(v["created_at"]),
+            decode(v["modified_at"]),
+            v["created_by"],
+        )
+    return v

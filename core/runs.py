@@ -1,0 +1,58 @@
+"""The record a run leaves: every statement ran, skipped (with the values its `when` saw) or
+failed; timings, logs, the response or the error. Secrets never reach it in clear text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from . import values as V
+
+Status = Literal["running", "success", "failed"]
+
+
+@dataclass(slots=True, eq=False)
+class RunRecord:
+    id: str
+    workflow: str
+    trigger: str  # "http", "schedule", "cli", "recurring", "trigger", "test"
+    started_at: datetime
+    params: dict[str, Any]  # as JSON, secrets redacted
+    user_id: str | None = None
+    chain: int = 1
+    status: Status = "running"
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    response: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # {"message", "line"}
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps_dropped: int = 0  # steps past the recording limit, counted only
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    scheduled: list[str] = field(default_factory=list)  # ids released to the queue
+    scheduled_count: int = 0  # how many; a large list form keeps only the first ids
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workflow": self.workflow,
+            "trigger": self.trigger,
+            "status": self.status,
+            "started_at": V.iso(self.started_at),
+            "finished_at": V.iso(self.finished_at) if self.finished_at else None,
+            "duration_ms": self.duration_ms,
+            "user_id": self.user_id,
+            "chain": self.chain,
+            "params": self.params,
+            "response": self.response,
+            "error": self.error,
+            "steps": self.steps,
+            "steps_dropped": self.steps_dropped,
+            "logs": self.logs,
+            "scheduled": self.scheduled,
+            "scheduled_count": self.scheduled_count,
+        }

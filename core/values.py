@@ -1,0 +1,326 @@
+"""Operations on run-time values.
+
+Values are: text `str`, number `int | float`, boolean `bool`, date aware `datetime` (UTC),
+duration `timedelta`, object (JSON), list `list`, thing `Thing`, empty `None`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from .errors import RunError
+from .things import Thing
+
+SECRET_WORDS = ("password", "secret", "token", "key")
+REDACTED = "[redacted]"
+
+
+def is_secret_name(name: str) -> bool:
+    low = name.lower()
+    return any(w in low for w in SECRET_WORDS)
+
+
+def type_name(v: Any) -> str:
+    if v is None:
+        return "empty"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, datetime):
+        return "date"
+    if isinstance(v, timedelta):
+        return "duration"
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, Thing):
+        return v.type
+    return "object"
+
+
+def normalize_number(x: int | float) -> int | float:
+    """Whole floats become ints, so `4 / 2` prints as 2 and compares equal to an id-like 2."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
+        return int(x)
+    return x
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def add(a: Any, b: Any) -> Any:
+    """`+`: numbers add, texts and lists join, a duration moves a date. Empty is the neutral value."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ta, tb = type(a), type(b)
+    if ta in (int, float) and tb in (int, float):
+        return normalize_number(a + b)
+    if ta is str and tb is str:
+        return a + b
+    if ta is list:
+        return a + b if tb is list else [*a, b]
+    if isinstance(a, datetime) and isinstance(b, timedelta):
+        return a + b
+    if isinstance(a, timedelta) and isinstance(b, datetime | timedelta):
+        return b + a
+    if ta is str or tb is str:
+        return text(a) + text(b)
+    raise RunError(f"cannot add {type_name(a)} and {type_name(b)}")
+
+
+def sub(a: Any, b: Any) -> Any:
+    if b is None:
+        return a
+    if a is None and type(b) in (int, float):
+        return normalize_number(-b)
+    ta, tb = type(a), type(b)
+    if ta in (int, float) and tb in (int, float):
+        return normalize_number(a - b)
+    if isinstance(a, datetime) and isinstance(b, timedelta | datetime):
+        return a - b
+    if isinstance(a, timedelta) and isinstance(b, timedelta):
+        return a - b
+    if ta is list:
+        drop = b if tb is list else [b]
+        return [x for x in a if x not in drop]
+    raise RunError(f"cannot subtract {type_name(b)} from {type_name(a)}")
+
+
+def mul(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    ta, tb = type(a), type(b)
+    if ta in (int, float) and tb in (int, float):
+        return normalize_number(a * b)
+    if ta is timedelta and tb in (int, float):
+        return a * b
+    if tb is timedelta and ta in (int, float):
+        return b * a
+    raise RunError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+
+
+def div(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    ta, tb = type(a), type(b)
+    if tb in (int, float) and b == 0:
+        raise RunError("division by zero")
+    if ta in (int, float) and tb in (int, float):
+        return normalize_number(a / b)
+    if ta is timedelta and tb in (int, float):
+        return a / b
+    if ta is timedelta and tb is timedelta:
+        if not b:
+            raise RunError("division by zero")
+        return normalize_number(a / b)
+    raise RunError(f"cannot divide {type_name(a)} by {type_name(b)}")
+
+
+def mod(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    if type(a) in (int, float) and type(b) in (int, float):
+        if b == 0:
+            raise RunError("division by zero")
+        return normalize_number(a % b)
+    raise RunError(f"cannot take {type_name(a)} modulo {type_name(b)}")
+
+
+def neg(a: Any) -> Any:
+    if a is None:
+        return None
+    if type(a) in (int, float) or isinstance(a, timedelta):
+        return -a
+    raise RunError(f"cannot negate {type_name(a)}")
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _key(v: Any) -> Any:
+    return v.id if isinstance(v, Thing) else v
+
+
+def eq(a: Any, b: Any) -> bool:
+    if isinstance(a, Thing) or isinstance(b, Thing):
+        return bool(_key(a) == _key(b))
+    if type(a) is bool or type(b) is bool:
+        return a is b
+    return bool(a == b)
+
+
+def ne(a: Any, b: Any) -> bool:
+    return not eq(a, b)
+
+
+def _ordered(a: Any, b: Any, op: str) -> bool:
+    # Empty is not ordered against anything: comparisons with it are false, as in SQL.
+    if a is None or b is None:
+        return False
+    try:
+        if op == "<":
+            return bool(a < b)
+        if op == "<=":
+            return bool(a <= b)
+        if op == ">":
+            return bool(a > b)
+        return bool(a >= b)
+    except TypeError:
+        raise RunError(f"cannot compare {type_name(a)} {op} {type_name(b)}") from None
+
+
+def lt(a: Any, b: Any) -> bool:
+    return _ordered(a, b, "<")
+
+
+def le(a: Any, b: Any) -> bool:
+    return _ordered(a, b, "<=")
+
+
+def gt(a: Any, b: Any) -> bool:
+    return _ordered(a, b, ">")
+
+
+def ge(a: Any, b: Any) -> bool:
+    return _ordered(a, b, ">=")
+
+
+def contains(container: Any, item: Any) -> bool:
+    """`item in container`: a member of a list, a part of a text, a key of an object."""
+    if container is None:
+        return False
+    if isinstance(container, str):
+        return item is not None and text(item) in container
+    if isinstance(container, list):
+        return any(eq(x, item) for x in container)
+    if isinstance(container, dict):
+        return item in container
+    raise RunError(f"cannot look for a value in {type_name(container)}")
+
+
+def truthy(v: Any) -> bool:
+    """What a condition means: booleans as they are; empty, "", 0 and [] are false."""
+    if v is None:
+        return False
+    if type(v) is bool:
+        return v
+    return bool(v)
+
+
+def is_empty(v: Any) -> bool:
+    return v is None or v == "" or v == [] or v == {}
+
+
+# --------------------------------------------------------------------------- text and JSON
+
+
+def iso(d: datetime) -> str:
+    s = d.astimezone(UTC).isoformat()
+    return s.replace("+00:00", "Z")
+
+
+def text(v: Any) -> str:
+    """A value as text, as interpolation and `text()` show it."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isfinite(v) and v.is_integer():
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, datetime):
+        return iso(v)
+    if isinstance(v, timedelta):
+        return text(normalize_number(v.total_seconds()))
+    if isinstance(v, Thing):
+        return v.id
+    return orjson.dumps(to_json(v)).decode()
+
+
+def to_json(v: Any) -> Any:
+    """A value as JSON for responses and records: things as ids, dates ISO 8601, durations seconds."""
+    if v is None or isinstance(v, str | bool | int):
+        return v
+    if isinstance(v, float):
+        return normalize_number(v) if math.isfinite(v) else None
+    if isinstance(v, datetime):
+        return iso(v)
+    if isinstance(v, timedelta):
+        return normalize_number(v.total_seconds())
+    if isinstance(v, Thing):
+        return v.id
+    if isinstance(v, dict):
+        return {str(k): to_json(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [to_json(x) for x in v]
+    return str(v)
+
+
+def redact(params: dict[str, Any]) -> dict[str, Any]:
+    """JSON for a run record: secret-named values shown as `[redacted]`."""
+    return {k: REDACTED if is_secret_name(k) and v is not None else to_json(v) for k, v in params.items()}
+
+
+# --------------------------------------------------------------------------- dates and durations
+
+UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def parse_date(s: str) -> datetime:
+    """ISO 8601 text as an aware UTC datetime; text without a zone is UTC."""
+    t = s.strip()
+    if t.endswith(("Z", "z")):
+        t = t[:-1] + "+00:00"
+    d = datetime.fromisoformat(t)  # raises ValueError
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.astimezone(UTC)
+
+
+def parse_duration(s: str) -> timedelta:
+    """Seconds (`"90"`, `"1.5"`) or ISO 8601 (`"PT1H30M"`, `"P2D"`) as a duration."""
+    t = s.strip()
+    try:
+        return timedelta(seconds=float(t))
+    except ValueError:
+        pass
+    m = _ISO_DURATION.match(t.upper())
+    if not m or t.upper() in ("P", "PT"):
+        raise ValueError(s)
+    parts = {k: float(v) for k, v in m.groupdict().items() if v}
+    return timedelta(
+        weeks=parts.get("w", 0),
+        days=parts.get("d", 0),
+        hours=parts.get("h", 0),
+        minutes=parts.get("m", 0),
+        seconds=parts.get("s", 0),
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> datetime:
+    return now().replace(hour=0, minute=0, second=0, microsecond=0)
