@@ -119,25 +119,6 @@ async def load_ref(f: Frame, type_name: str, value: Any) -> Any:
     return await store.get(type_name, str(value), f.run)
 
 
-def read_field(v: Any, name: str) -> Any:
-    """`.name` of a thing, an object, or each item of a list (Bubble's "each item's field")."""
-    if v is None:
-        return None
-    if isinstance(v, Thing):
-        if name in v.hidden:
-            return None
-        if name == "id":
-            return v.id
-        if name in ("created_at", "modified_at", "created_by"):
-            return getattr(v, name)
-        return v.data.get(name)
-    if isinstance(v, dict):
-        return v.get(name)
-    if isinstance(v, list):
-        return [read_field(x, name) for x in v]
-    raise RunError(f"cannot read .{name} of {V.type_name(v)}")
-
-
 def read_index(v: Any, i: Any) -> Any:
     """`[i]`: a list item (from 0; negative from the end) or an object's key; empty when absent."""
     if v is None or i is None:
@@ -456,7 +437,7 @@ class ExprCompiler:
                 fields = [*BUILTIN_FIELD_TYPES, *self.scope.types[thing.name].fields]
                 return self.error(e.span, f"{thing.name} has no field '{name}'{suggest(name, fields)}")
             result_t: WfType = ft if item is None else (ft if isinstance(ft, ListType) else ListType(ft))
-            plain = combine([base], lambda v: read_field(v, name), result_t, base.names)
+            plain = combine([base], lambda v: V.read_field(v, name), result_t, base.names)
             if is_ref_type(ft):
                 ref = ft.item if isinstance(ft, ListType) else ft
                 assert isinstance(ref, ThingType)
@@ -469,7 +450,7 @@ class ExprCompiler:
             return plain
         if _known(t) and not isinstance(t, ListType):
             return self.error(e.span, f"{t} has no fields (cannot read .{name})")
-        return combine([base], lambda v: read_field(v, name), ANY, base.names)
+        return combine([base], lambda v: V.read_field(v, name), ANY, base.names)
 
     def _Index(self, e: A.Index) -> CExpr:
         base, idx = self.compile(e.obj), self.compile(e.index)

@@ -220,6 +220,29 @@ def is_empty(v: Any) -> bool:
     return v is None or v == "" or v == [] or v == {}
 
 
+# --------------------------------------------------------------------------- fields
+
+
+def read_field(v: Any, name: str) -> Any:
+    """`.name` of a thing (hidden fields read as empty), an object, or each item of a list
+    (Bubble's "each item's field")."""
+    if v is None:
+        return None
+    if isinstance(v, Thing):
+        if name in v.hidden:
+            return None
+        if name == "id":
+            return v.id
+        if name in ("created_at", "modified_at", "created_by"):
+            return getattr(v, name)
+        return v.data.get(name)
+    if isinstance(v, dict):
+        return v.get(name)
+    if isinstance(v, list):
+        return [read_field(x, name) for x in v]
+    raise RunError(f"cannot read .{name} of {type_name(v)}")
+
+
 # --------------------------------------------------------------------------- text and JSON
 
 

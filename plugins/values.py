@@ -1,17 +1,15 @@
 """Run-time values as the built-in functions see them: conversions, checks and comparison keys.
 
-`to_text` is also what the log action and string interpolation use, so `"{x}"`, `text(x)` and
-`log x` always agree.
+Formatting (`to_text`, `to_json`) is `wfkit.core.values`', shared with interpolation and responses.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-import orjson
+from wfkit.core import values as V
 from wfkit.core.errors import FunctionError
 from wfkit.core.things import Thing
 
@@ -34,59 +32,9 @@ def describe(value: object) -> str:
     return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
-def format_number(value: int | float) -> str:
-    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-        return str(int(value))  # 3.0 reads as 3
-    return str(value)
-
-
-def format_iso(value: datetime) -> str:
-    """ISO 8601 in UTC with `Z`: `2026-12-01T09:00:00Z` (microseconds only when there are some)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def to_json(value: object) -> Any:
-    """A value as JSON: things as ids, dates ISO 8601, durations in seconds, 3.0 as 3."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if isinstance(value, datetime):
-        return format_iso(value)
-    if isinstance(value, timedelta):
-        return to_json(value.total_seconds())
-    if isinstance(value, Thing):
-        return value.id
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    return str(value)
-
-
-def to_text(value: object) -> str:
-    """The text of any run-time value, as `text(x)` gives it (SPEC §2.5)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return format_number(value)
-    if isinstance(value, datetime):
-        return format_iso(value)
-    if isinstance(value, timedelta):
-        return format_number(value.total_seconds())
-    if isinstance(value, Thing):
-        return value.id
-    data = to_json(value)
-    try:
-        return orjson.dumps(data).decode()  # as the engine's JSON responses write it
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+format_iso = V.iso
+to_json = V.to_json
+to_text = V.text  # one formatter: `"{x}"`, `text(x)`, `log x` and responses always agree
 
 
 def to_date(function: str, value: object) -> datetime | None:
@@ -110,15 +58,9 @@ def to_date(function: str, value: object) -> datetime | None:
 
 
 def read_field(value: object, field: str) -> Any:
-    """`value.field` for a thing (hidden fields read as empty) or an object."""
-    if isinstance(value, Thing):
-        if field in value.hidden:
-            return None
-        if field in ("id", "created_at", "modified_at", "created_by"):
-            return getattr(value, field)
-        return value.data.get(field)
-    if isinstance(value, dict):
-        return value.get(field)
+    """`value.field` for a thing (hidden fields read as empty) or an object; empty otherwise."""
+    if isinstance(value, Thing | dict):
+        return V.read_field(value, field)
     return None
 
 

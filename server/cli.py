@@ -1,0 +1,190 @@
+"""The `wf` command line (SPEC §4)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import orjson
+
+from wfkit.core.app import App
+from wfkit.core.errors import ConfigError, PluginError, RunError, SourceError, WfError
+from wfkit.core.loader import compile_sources, read_sources
+
+
+def _print(text: str, stream: TextIO | None = None) -> None:
+    print(text, file=stream or sys.stdout, flush=True)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def load(path: str, *, err: TextIO | None = None) -> App:
+    """Compile the app, or print every diagnostic and raise SystemExit(1)."""
+    from wfkit.core.loader import build_app
+
+    try:
+        return build_app(read_sources(path))
+    except SourceError as e:
+        _print(e.render(), err or sys.stderr)
+        n = len(e.errors)
+        _print(f"{n} error{'s' if n != 1 else ''} in {path}: not started", err or sys.stderr)
+        raise SystemExit(1) from None
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sources = read_sources(args.app)
+    app, syntax, meaning = compile_sources(sources)
+    diagnostics = sorted(syntax + meaning, key=lambda d: (d.span.file, d.span.line, d.span.column))
+    for d in diagnostics:
+        _print(d.render(sources))
+    n_errors = sum(1 for d in diagnostics if d.severity == "error")
+    n_warnings = len(diagnostics) - n_errors
+    if n_errors:
+        _print(f"{n_errors} error{'s' if n_errors != 1 else ''}, {n_warnings} warning{'s' if n_warnings != 1 else ''}")
+        return 1
+    exposed = sum(1 for w in app.workflows.values() if w.public)
+    _print(
+        f"{args.app}: ok — {len(app.workflows)} workflows ({exposed} exposed), {len(app.types)} types, "
+        f"{len(app.recurring) + len(app.triggers)} triggers"
+        + (f", {n_warnings} warning{'s' if n_warnings != 1 else ''}" if n_warnings else "")
+    )
+    return 0
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
+    """`name=value …` → {name: value}; a repeated name gives a list (as repeated query keys do)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"arguments are name=value, got {pair!r}")
+        if name in out:
+            prev = out[name]
+            out[name] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[name] = value
+    return out
+
+
+async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
+    from wfkit.core.convert import convert_args
+    from wfkit.core.executor import Executor
+    from wfkit.core.scheduler import MemoryScheduler
+    from wfkit.core.services import Services
+    from wfkit.plugins.manager import get_registry
+
+    scheduler = MemoryScheduler()
+    services = Services(scheduler=scheduler, hooks=get_registry())
+    wf = app.workflows[workflow]
+    try:
+        converted = await convert_args(wf, raw, store=services.store, from_text=True)
+    except RunError as e:
+        _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
+        return 1
+    record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
+    if record.status != "success":
+        assert record.error is not None
+        body = {"status": "WORKFLOW_ERROR", "message": record.error["message"], "run_id": record.id}
+        if record.error.get("line"):
+            body["line"] = record.error["line"]
+        _print(_json({"statusCode": 400, "body": body}), sys.stderr)
+        return 1
+    for entry in record.logs:
+        _print(f"log (line {entry['line']}): {entry['message']}", sys.stderr)
+    if record.scheduled_count:
+        _print(f"scheduled {record.scheduled_count} run(s) in memory: `wf run` does not keep them", sys.stderr)
+    _print(_json(record.response))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    app = load(args.app)
+    if args.workflow not in app.workflows:
+        names = ", ".join(sorted(app.workflows)) or "none"
+        _print(f"{args.app}: no workflow '{args.workflow}' (workflows: {names})", sys.stderr)
+        return 1
+    return asyncio.run(_run(app, args.workflow, parse_assignments(args.values)))
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from wfkit.core.graph import mermaid
+
+    app = load(args.app)
+    if args.workflow is not None and args.workflow not in app.workflows:
+        _print(f"{args.app}: no workflow '{args.workflow}'", sys.stderr)
+        return 1
+    sys.stdout.write(mermaid(app, args.workflow))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from wfkit.plugins.manager import plugins_info
+
+    info = plugins_info()
+    if args.json:
+        _print(_json(info))
+        return 0
+    for p in info:
+        version = f" {p['version']}" if p.get("version") else ""
+        kind = "built-in" if p.get("builtin") else "installed"
+        _print(f"{p['name']}{version} ({kind})")
+        if p.get("actions"):
+            _print("  actions:   " + ", ".join(p["actions"]))
+        if p.get("functions"):
+            _print("  functions: " + ", ".join(p["functions"]))
+    return 0
+
+
+# ------------------------------------------------------------------ the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wf", description="wfkit: backend workflows as code.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="compile APP and report every error; exit 1 on errors")
+    p.add_argument("app", help="a .wf file or a folder of them")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("run", help="run one workflow in-process as admin and print its response JSON")
+    p.add_argument("app")
+    p.add_argument("workflow")
+    p.add_argument("values", nargs="*", metavar="name=value", help="parameters, converted to their declared types")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("graph", help="the action graph as a Mermaid flowchart")
+    p.add_argument("app")
+    p.add_argument("workflow", nargs="?")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("plugins", help="installed plugins and the actions and functions each provides")
+    p.add_argument("--json", action="store_true", help="as JSON")
+    p.set_defaults(func=cmd_plugins)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (ConfigError, PluginError) as e:
+        _print(f"wf: {e}", sys.stderr)
+        return 2
+    except WfError as e:
+        _print(f"wf: {e}", sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
