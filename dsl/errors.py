@@ -31,10 +31,7 @@ class Diagnostic:
         if text is None or self.span.line < 1:
             return head
         lines = text.splitlines()
-        if self.span.line > len(lines):
-            line = ""
-        else:
-            line = lines[self.span.line - 1]
+        line = "" if self.span.line > len(lines) else lines[self.span.line - 1]
         col = max(self.span.column, 1)
         width = 1
         if self.span.end_line == self.span.line and self.span.end_column > col:
