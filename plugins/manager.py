@@ -29,6 +29,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "wfkit.plugins.builtin_lists",
     "wfkit.plugins.builtin_text",
     "wfkit.plugins.builtin_log",
+    "wfkit.plugins.builtin_things",
+    "wfkit.plugins.builtin_users",
+    "wfkit.plugins.builtin_email",
+    "wfkit.plugins.builtin_http",
 )
 
 ENTRY_POINT_GROUP = "wfkit"

@@ -1,0 +1,77 @@
+"""The tables of the data store (tortoise models).
+
+Things of every app type share one table (`things`, SQL design B in STACK.md): the declared fields
+live in a JSON `data` column, so adding a type or a field needs no DDL. Dates are fixed-width ISO
+8601 text in UTC (`2026-05-01T09:00:00.000000Z`), so text order is time order on every database.
+Passwords and token hashes live in their own tables, never in `data`, which runs can read.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+DATE_WIDTH = 27  # len("2026-05-01T09:00:00.000000Z")
+
+
+class ThingRow(Model):
+    id = fields.CharField(pk=True, max_length=40)
+    type = fields.CharField(max_length=100)
+    data: fields.JSONField[dict[str, object]] = fields.JSONField()
+    created_at = fields.CharField(max_length=DATE_WIDTH)
+    modified_at = fields.CharField(max_length=DATE_WIDTH)
+    created_by = fields.CharField(max_length=40, null=True)
+
+    class Meta:
+        table = "things"
+        indexes = (("type", "created_at"), ("type", "modified_at"), ("type", "created_by"))
+
+
+class UserRow(Model):
+    """A User's credentials; `id` is the User thing's id, `email` is lower-case and unique."""
+
+    id = fields.CharField(pk=True, max_length=40)
+    email = fields.CharField(max_length=320, unique=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "users"
+
+
+class TokenRow(Model):
+    """A user token (from `log_in`) or an admin token (from `wf token create`), stored as sha256."""
+
+    id = fields.CharField(pk=True, max_length=40)
+    kind = fields.CharField(max_length=10)  # "user" or "admin"
+    hash = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=100, null=True)  # admin tokens
+    user_id = fields.CharField(max_length=40, null=True, db_index=True)  # user tokens
+    created_at = fields.CharField(max_length=DATE_WIDTH)
+    expires_at = fields.CharField(max_length=DATE_WIDTH, null=True)
+    last_used_at = fields.CharField(max_length=DATE_WIDTH, null=True)
+
+    class Meta:
+        table = "tokens"
+        unique_together = (("kind", "name"),)
+
+
+class OutboxRow(Model):
+    """An email kept because no SMTP server is configured (`WF_SMTP_URL`)."""
+
+    id = fields.CharField(pk=True, max_length=40)
+    key = fields.CharField(max_length=200, unique=True)  # the action's idempotency key
+    created_at = fields.CharField(max_length=DATE_WIDTH)
+    message: fields.JSONField[dict[str, object]] = fields.JSONField()  # {to, subject, body, html, reply_to, from}
+
+    class Meta:
+        table = "outbox"
+
+
+class MetaRow(Model):
+    """What the store knows about the app it last served (the fields of each type)."""
+
+    key = fields.CharField(pk=True, max_length=200)
+    value: fields.JSONField[dict[str, object]] = fields.JSONField()
+
+    class Meta:
+        table = "wf_meta"
