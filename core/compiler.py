@@ -98,6 +98,7 @@ class Compiler:
     def __init__(self, registry: Registry, sources: dict[str, str]):
         self.registry = registry
         self.sources = sources
+        self.lines: dict[str, list[str]] = {}  # each file split once, for statement labels
         self.diagnostics: list[Diagnostic] = []
         self.types: dict[str, TypeInfo] = {"User": TypeInfo("User", {"email": FieldInfo("email", TEXT)}, True)}
         self.signatures: dict[str, tuple[A.WorkflowDecl, list[ParamInfo]]] = {}
@@ -114,10 +115,12 @@ class Compiler:
         return Scope(self.types, self.registry, self.diagnostics, dict(names or {}))
 
     def label(self, span: A.Span) -> str:
-        text = self.sources.get(span.file)
-        if text is None:
-            return ""
-        lines = text.splitlines()
+        lines = self.lines.get(span.file)
+        if lines is None:
+            text = self.sources.get(span.file)
+            if text is None:
+                return ""
+            lines = self.lines[span.file] = text.splitlines()
         if not 0 < span.line <= len(lines):
             return ""
         line = lines[span.line - 1][span.column - 1 :].strip().rstrip("{").strip()
@@ -212,7 +215,7 @@ class Compiler:
             if isinstance(e, A.Name) and e.name == "this":
                 return "id"
             if isinstance(e, A.FieldAccess) and isinstance(e.obj, A.Name) and e.obj.name == "this":
-                return e.name if e.name in fields else None
+                return e.name  # an unknown one is reported by _check_this_fields
             return None
 
         rules: list[PrivacyRuleInfo] = []
@@ -295,7 +298,7 @@ class Compiler:
         flow: dict[str, Any] = {}
         for d in wd.decorators:
             if d.name not in DECORATORS:
-                self.error(d.span, f"unknown decorator '@{d.name}'{suggest(d.name, DECORATORS)}")
+                self.error(d.span, f"unknown decorator '@{d.name}'{suggest(d.name, DECORATORS, '@')}")
                 continue
             if d.name in seen:
                 self.error(d.span, f"@{d.name} is given twice")

@@ -328,9 +328,7 @@ class Executor:
                 await self.services.journal.save(f.run.id, key, J.encode(result))
                 journal[key] = J.encode(result)
                 status = "ran"
-        except (RunError, _Return, _Terminate):
-            raise
-        except Exception as e:
+        except Exception as e:  # an action's own failure, or any bug of a plugin's: the run fails here
             raise self._fail_at(s, f, t0, e) from None
         if s.bind is not None:
             f.vars[s.bind] = result

@@ -79,9 +79,9 @@ class Scope:
         return s
 
 
-def suggest(name: str, options: Sequence[str]) -> str:
+def suggest(name: str, options: Sequence[str], prefix: str = "") -> str:
     close = difflib.get_close_matches(name, list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
 def const(value: Any, type_: WfType) -> CExpr:
@@ -539,7 +539,7 @@ class ExprCompiler:
         fields = {**{n: FieldInfo(n, t) for n, t in BUILTIN_FIELD_TYPES.items()}, **info.fields}
         plan: CondPlan | None = None
         if e.where is not None:
-            clash = sorted(set(fields) & set(sc.names))
+            clash = sorted(set(fields) & set(sc.names) & names_in(e.where))
             if clash:
                 sc.error(
                     e.where.span,
@@ -627,7 +627,7 @@ class CondCompiler:
             return self._value(c, lambda v: Q.Const(V.truthy(v)))
         field = self.field_of(e)
         if field is not None:  # a boolean field alone: `where paid`
-            t = self.fields[field].type
+            t = self.field_type(field)
             if _known(t) and t != BOOLEAN:
                 return self.error(e.span, f"the field '{field}' is {t}, not a condition; compare it with a value")
             return CondPlan(lambda f: Q.Cmp(field, "==", True))
@@ -649,7 +649,7 @@ class CondCompiler:
             if self._mentions_field(other):
                 return self.error(other.span, "a field may only stand alone on one side of a comparison here")
             value = self.values.compile(other)
-            ft = self.fields[fname].type
+            ft = self.field_type(fname)
             op: str = e.op
             if op == "in":
                 if lf is not None:  # field in LIST
@@ -667,6 +667,10 @@ class CondCompiler:
             final_op = op
             return self._value(value, lambda v: Q.Cmp(fname, final_op, v))
         return self.error(e.span, "a search condition must compare fields with values (field OP value)")
+
+    def field_type(self, name: str) -> WfType:
+        info = self.fields.get(name)
+        return info.type if info is not None else ANY  # an unknown field was reported where it was named
 
     def _value(self, c: CExpr, make: Callable[[Any], Q.Cond]) -> CondPlan:
         fn = c.fn
@@ -687,6 +691,19 @@ class CondCompiler:
             return CondPlan(run, True)
         builds = [p.build for p in parts]
         return CondPlan(lambda f: make(*[b(f) for b in builds]))
+
+
+def names_in(e: A.Node) -> set[str]:
+    """Every bare name an expression mentions (not field names after a dot)."""
+    if isinstance(e, A.Name):
+        return {e.name}
+    found: set[str] = set()
+    for name in getattr(e, "__dataclass_fields__", {}):
+        child = getattr(e, name)
+        for k in child if isinstance(child, tuple) else (child,):
+            if isinstance(k, A.Expr | A.Arg | A.ObjectEntry):
+                found |= names_in(k)
+    return found
 
 
 def type_from_ref(ref: A.TypeRef, types: dict[str, TypeInfo], errors: list[Diagnostic]) -> WfType:

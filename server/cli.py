@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 import orjson
-
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, PluginError, RunError, SourceError, WfError
 from wfkit.core.loader import compile_sources, read_sources
@@ -17,6 +16,10 @@ from wfkit.core.loader import compile_sources, read_sources
 
 def _print(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _json(value: Any) -> str:
@@ -31,8 +34,7 @@ def load(path: str, *, err: TextIO | None = None) -> App:
         return build_app(read_sources(path))
     except SourceError as e:
         _print(e.render(), err or sys.stderr)
-        n = len(e.errors)
-        _print(f"{n} error{'s' if n != 1 else ''} in {path}: not started", err or sys.stderr)
+        _print(f"{_plural(len(e.errors), 'error')} in {path}: not started", err or sys.stderr)
         raise SystemExit(1) from None
 
 
@@ -48,14 +50,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     n_errors = sum(1 for d in diagnostics if d.severity == "error")
     n_warnings = len(diagnostics) - n_errors
     if n_errors:
-        _print(f"{n_errors} error{'s' if n_errors != 1 else ''}, {n_warnings} warning{'s' if n_warnings != 1 else ''}")
+        _print(f"{_plural(n_errors, 'error')}, {_plural(n_warnings, 'warning')}")
         return 1
     exposed = sum(1 for w in app.workflows.values() if w.public)
-    _print(
-        f"{args.app}: ok — {len(app.workflows)} workflows ({exposed} exposed), {len(app.types)} types, "
-        f"{len(app.recurring) + len(app.triggers)} triggers"
-        + (f", {n_warnings} warning{'s' if n_warnings != 1 else ''}" if n_warnings else "")
-    )
+    counts = [
+        _plural(len(app.workflows), "workflow") + f" ({exposed} exposed)",
+        _plural(len(app.types), "type"),
+        _plural(len(app.recurring) + len(app.triggers), "trigger"),
+    ]
+    if n_warnings:
+        counts.append(_plural(n_warnings, "warning"))
+    _print(f"{args.app}: ok — {', '.join(counts)}")
     return 0
 
 

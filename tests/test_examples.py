@@ -126,7 +126,7 @@ def wf(*args: str) -> subprocess.CompletedProcess[str]:
 def test_hello_checks_clean() -> None:
     done = wf("check", "examples/hello.wf")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("examples/hello.wf: ok — 1 workflows (1 exposed)")
+    assert done.stdout.startswith("examples/hello.wf: ok — 1 workflow (1 exposed)")
 
 
 def test_hello_runs_and_prints_its_response() -> None:

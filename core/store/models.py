@@ -15,7 +15,7 @@ DATE_WIDTH = 27  # len("2026-05-01T09:00:00.000000Z")
 
 
 class ThingRow(Model):
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     type = fields.CharField(max_length=100)
     data: fields.JSONField[dict[str, object]] = fields.JSONField()
     created_at = fields.CharField(max_length=DATE_WIDTH)
@@ -30,7 +30,7 @@ class ThingRow(Model):
 class UserRow(Model):
     """A User's credentials; `id` is the User thing's id, `email` is lower-case and unique."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     email = fields.CharField(max_length=320, unique=True)
     password_hash = fields.CharField(max_length=255, null=True)
 
@@ -41,7 +41,7 @@ class UserRow(Model):
 class TokenRow(Model):
     """A user token (from `log_in`) or an admin token (from `wf token create`), stored as sha256."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     kind = fields.CharField(max_length=10)  # "user" or "admin"
     hash = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=100, null=True)  # admin tokens
@@ -58,7 +58,7 @@ class TokenRow(Model):
 class OutboxRow(Model):
     """An email kept because no SMTP server is configured (`WF_SMTP_URL`)."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     key = fields.CharField(max_length=200, unique=True)  # the action's idempotency key
     created_at = fields.CharField(max_length=DATE_WIDTH)
     message: fields.JSONField[dict[str, object]] = fields.JSONField()  # {to, subject, body, html, reply_to, from}
@@ -70,7 +70,7 @@ class OutboxRow(Model):
 class MetaRow(Model):
     """What the store knows about the app it last served (the fields of each type)."""
 
-    key = fields.CharField(pk=True, max_length=200)
+    key = fields.CharField(primary_key=True, max_length=200)
     value: fields.JSONField[dict[str, object]] = fields.JSONField()
 
     class Meta:

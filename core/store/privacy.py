@@ -101,7 +101,20 @@ async def access_for(app: App, type_name: str, run: RunInfo | None, services: Se
             frame = frame or frame_for(run, services)
             built = r.cond.build(frame)
             cond = await built if r.cond.is_async else built
-        rules.append(Rule(Q.simplify(cond), r))
+        rules.append(Rule(Q.simplify(no_empty_match(cond)), r))
     type_info = app.types.get(type_name)
     fields = tuple(type_info.fields) if type_info is not None else ()
     return Access(tuple(rules), fields)
+
+
+def no_empty_match(cond: Q.Cond) -> Q.Cond:
+    """In a rule, `this.f == X` does not hold when X is empty: an anonymous caller
+    (`current_user` empty) owns nothing, even things whose owner is empty. (`is empty` still
+    tests emptiness.)"""
+    if isinstance(cond, Q.Cmp) and cond.op == "==" and cond.value is None:
+        return Q.FALSE
+    if isinstance(cond, Q.And | Q.Or):
+        return type(cond)(tuple(no_empty_match(p) for p in cond.parts))
+    if isinstance(cond, Q.Not):
+        return Q.Not(no_empty_match(cond.part))
+    return cond

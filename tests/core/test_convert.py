@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from wfkit.core.app import ParamInfo, Workflow
 from wfkit.core.convert import convert_args
 from wfkit.core.errors import InvalidDataError, MissingDataError
@@ -35,8 +34,9 @@ async def conv(from_text: bool = True, **raw: Any) -> dict[str, Any]:
 
 
 async def test_text_values_convert() -> None:
-    got = await conv(n="42", flag="yes", when="2026-12-01T09:00:00Z", wait="PT1M", tags="a", nums=["1", "2.5"],
-                     meta='{"k": [1]}')
+    got = await conv(
+        n="42", flag="yes", when="2026-12-01T09:00:00Z", wait="PT1M", tags="a", nums=["1", "2.5"], meta='{"k": [1]}'
+    )
     assert got == {
         "n": 42,
         "flag": True,
@@ -50,8 +50,14 @@ async def test_text_values_convert() -> None:
 
 async def test_json_values_convert() -> None:
     got = await conv(from_text=False, n=3.0, flag=False, wait=30, tags=["x", "y"], nums=[1, "2"], meta="plain")
-    assert got == {"n": 3, "flag": False, "wait": timedelta(seconds=30), "tags": ["x", "y"], "nums": [1, 2],
-                   "meta": "plain"}
+    assert got == {
+        "n": 3,
+        "flag": False,
+        "wait": timedelta(seconds=30),
+        "tags": ["x", "y"],
+        "nums": [1, 2],
+        "meta": "plain",
+    }
     with pytest.raises(InvalidDataError, match="expected list of number, got '\\[1, 2\\]'"):
         await conv(from_text=False, n=1, nums="[1, 2]")  # in JSON, a list is an array, not a text
 

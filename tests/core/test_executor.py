@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from wfkit.core.context import ActionContext
 from wfkit.core.errors import ActionError
 from wfkit.core.executor import Executor
@@ -82,8 +81,11 @@ async def test_when_skips_and_records_the_values_it_saw() -> None:
 workflow main(n: number, secret_code: text = "hunter22") {
   log "small" when n < 10 and secret_code != ""
   log "always"
-  x = log "bound" when n > 100
+  x = call helper() when n > 100
   return { x_is_empty: x is empty }
+}
+workflow helper() {
+  return { a: 1 }
 }
 """
     record = await run(src, n=42)
@@ -361,8 +363,14 @@ class Counter:
             ctx.log(f"tick {args.get('n')} with {args.get('api_key')}")
             return {"n": args.get("n")}
 
-        return [ActionSpec("test.tick", tick, params=(ParamSpec("n", "number", True), ParamSpec("api_key", "text")),
-                           result="object")]
+        return [
+            ActionSpec(
+                "test.tick",
+                tick,
+                params=(ParamSpec("n", "number", True), ParamSpec("api_key", "text")),
+                result="object",
+            )
+        ]
 
 
 async def test_journal_replays_finished_actions_with_stable_keys() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from wfkit.core import values as V
 from wfkit.core.errors import RunError
 from wfkit.core.things import Thing
