@@ -67,7 +67,7 @@ async def test_unknown_keys_are_ignored_and_optional_missing_is_left_out() -> No
 
 
 async def test_missing_required_parameter() -> None:
-    with pytest.raises(MissingDataError, match="^Missing parameter for workflow w: parameter n$") as info:
+    with pytest.raises(MissingDataError, match=r"^Missing parameter for workflow w: parameter n$") as info:
         await conv(flag="true")
     assert info.value.status == "MISSING_DATA" and info.value.code == 400
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -285,7 +286,7 @@ workflow main(items: list of text) {
     assert record.response == {"count": 3}
     runs = scheduler.pending()
     assert [r.args["x"] for r in runs] == ["a", "b", "c"]
-    gaps = [(b.run_at - a.run_at).total_seconds() for a, b in zip(runs, runs[1:], strict=False)]
+    gaps = [(b.run_at - a.run_at).total_seconds() for a, b in itertools.pairwise(runs)]
     assert gaps == [0.5, 0.5]
     assert runs[0].run_at - datetime.now(UTC) > timedelta(minutes=59)
 
