@@ -127,7 +127,7 @@ async def test_get_under_privacy(open_store: OpenStore) -> None:
 
 async def test_workflows_see_through_the_callers_eyes(open_store: OpenStore) -> None:
     async with open_store(APP) as store:
-        ann, bob, orders = await seed(store)
+        _, bob, orders = await seed(store)
         record = await run_workflow(APP, "mine", store=store, user=bob)
         assert record.ok, record.error
         assert record.response == {"titles": ["bob-small", "ann-big"], "amounts": [7, 500], "notes": ["b1", None]}

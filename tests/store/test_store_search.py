@@ -207,7 +207,8 @@ async def test_search_uses_an_index(open_store: OpenStore) -> None:
         assert any(n.startswith("wf_order_amount_") for n in names)
         if store.dialect.name == "sqlite":
             plan = await store.query(
-                "EXPLAIN QUERY PLAN SELECT id FROM things WHERE type = 'Order' AND json_extract(\"data\",'$.amount') > 10"
+                "EXPLAIN QUERY PLAN SELECT id FROM things "
+                "WHERE type = 'Order' AND json_extract(\"data\",'$.amount') > 10"
             )
             assert any("wf_order_amount_" in str(r.get("detail")) for r in plan)
 

@@ -86,7 +86,7 @@ async def test_bad_values_are_refused(values: dict[str, Any], message: str) -> N
 async def test_a_thing_of_another_type_is_refused(store: Store) -> None:
     await store.use_app(APP)
     item = await store.create("Item", {"name": "cup"})
-    with pytest.raises(ActionError, match="Order.owner must be User, got Item"):
+    with pytest.raises(ActionError, match=r"Order\.owner must be User, got Item"):
         await store.create("Order", {"owner": item})
 
 
