@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from lark import Token
+from lark.exceptions import UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
-from .postlex import RESERVED
+from . import strings
+from .lexer import RESERVED
 
 _WORDS = {
     "NAME": "name",
@@ -20,6 +25,41 @@ _WORDS = {
 }
 # shown as one "operator" when several are expected, which is after any operand
 _OPERATORS = frozenset(["==", "!=", "<", "<=", ">", ">=", "in", "is", "+", "-", "*", "/", "%", "and", "or"])
+_BIND_LINE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*$")
+_BIND_ONE_NAME = re.compile(r"\s*\w+\s*=\s*[A-Za-z_]\w*\s*")
+
+States = Mapping[int, Mapping[str, tuple[Any, Any]]]
+
+
+def acceptable(e: UnexpectedToken, states: States) -> set[str]:
+    """Terminals the parser could really take where it failed.
+
+    The table's own list is too wide: LALR merges states, so the state after `a` in `let x = a`
+    also lists `)` or `run` as lookaheads of pending reductions. Running those reductions on a
+    copy of the state stack (no values, no parse actions) keeps only what leads to a shift."""
+    state = getattr(e, "state", None)
+    if state is None:
+        return set(e.expected)
+    end_state = state.parse_conf.end_state
+    found = set()
+    for term in states[state.position]:
+        if not term.isupper() and not term.startswith("_"):
+            continue  # a rule's goto entry
+        stack = list(state.state_stack)
+        while True:
+            action, arg = states[stack[-1]].get(term, (None, None))
+            if action is None:
+                break
+            if action is Shift:
+                found.add(term)
+                break
+            if arg.expansion:
+                del stack[-len(arg.expansion) :]
+            stack.append(states[stack[-1]][arg.origin.name][1])
+            if term == "$END" and stack[-1] == end_state:
+                found.add(term)
+                break
+    return found
 
 
 def describe(tok: Token) -> str:
@@ -66,3 +106,31 @@ def unexpected(tok: Token, expected: list[str]) -> str:
     elif tok.type.lower() in RESERVED and "name" in expected and "number" not in expected:
         message += f" ('{tok.value}' is a reserved word and cannot be a name)"
     return message
+
+
+def bind_hint(source_line: str, tok: Token, expected: set[str]) -> str | None:
+    """For `x = 1 + 2`: only an action, `schedule` or `call` may follow `NAME =` (SPEC §2.8)."""
+    m = _BIND_LINE.match(source_line)
+    if not m or tok.type == "$END":
+        return None
+    right_after_eq = {"SCHEDULE", "CALL"} <= expected
+    before = source_line[: (tok.column or 1) - 1]
+    after_one_name = "WHEN" in expected and tok.type != "_NL" and _BIND_ONE_NAME.fullmatch(before) is not None
+    if not (right_after_eq or after_one_name):
+        return None
+    name, value = m.group(1), m.group(2).split(" #")[0].strip()
+    return (
+        f"unexpected {describe(tok)}: '{name} =' takes an action, 'schedule' or 'call'; "
+        f"to bind a value write 'let {name} = {value}'"
+    )
+
+
+def bad_character(text: str, pos: int) -> tuple[str, int, int]:
+    """Message, index and width for a character that starts no token."""
+    c = text[pos]
+    if c == '"':
+        return strings.diagnose(text, pos)
+    if c == "@":
+        return "'@' must be followed by a decorator name, as in @exposed", pos, 1
+    shown = repr(c) if not c.isprintable() or c == "'" else f"'{c}'"
+    return f"unexpected character {shown}", pos, 1

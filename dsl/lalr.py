@@ -1,0 +1,67 @@
+"""A faster step of Lark's LALR parser, over Lark's own tables and parser state.
+
+Lark's `ParserState.feed_token` looks up rules and states by `Rule` and `Token` objects, whose
+`__eq__` is Python code; on a `.wf` file that was a third of the parse. `Stepper` copies the
+table once into plain dicts of str and int and feeds the same `state_stack`/`value_stack`, so
+Lark's contextual lexer (which reads `parser_state.position`) and error handling still apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
+
+# per state: terminal or rule name -> (new state, None) for a shift or a goto,
+# or (size, (rule name, parse action)) for a reduction; the action is None for a `?rule: x`
+# alternative, whose value is its one child's (most reductions: the precedence levels)
+_Entry = tuple[int, tuple[str, Callable[[list[Any]], Any] | None] | None]
+
+
+class Stepper:
+    def __init__(self, lark: Lark):
+        frontend: Any = lark.parser.parser
+        parser: Any = frontend.parser
+        callbacks = parser.callbacks
+        self.states: dict[int, dict[str, _Entry]] = {}
+        for state, actions in parser.parse_table.states.items():
+            table: dict[str, _Entry] = {}
+            for key, (action, arg) in actions.items():
+                if action is Shift:
+                    table[str(key)] = (arg, None)
+                else:
+                    passes = arg.options.expand1 and not arg.alias and len(arg.expansion) == 1
+                    table[str(key)] = (len(arg.expansion), (str(arg.origin.name), None if passes else callbacks[arg]))
+            self.states[state] = table
+
+    def feed(self, state: Any, token: Token) -> None:
+        """Shift `token` onto Lark's `ParserState`, reducing first as the table says."""
+        states = self.states
+        state_stack: list[int] = state.state_stack
+        value_stack: list[Any] = state.value_stack
+        kind = token.type
+        while True:
+            entry = states[state_stack[-1]].get(kind)
+            if entry is None:
+                expected = set(states[state_stack[-1]])
+                raise UnexpectedToken(token, expected, state=state, interactive_parser=None)  # type: ignore[no-untyped-call]
+            arg, reduce = entry
+            if reduce is None:
+                state_stack.append(arg)
+                value_stack.append(token)
+                return
+            name, action = reduce
+            if action is None:
+                state_stack[-1] = states[state_stack[-2]][name][0]
+                continue
+            if arg:
+                children = value_stack[-arg:]
+                del state_stack[-arg:]
+                del value_stack[-arg:]
+            else:
+                children = []
+            value_stack.append(action(children))
+            state_stack.append(states[state_stack[-1]][name][0])
