@@ -84,17 +84,18 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
     from wfkit.core.executor import Executor
     from wfkit.core.scheduler import MemoryScheduler
     from wfkit.core.services import Services
+    from wfkit.core.store import Store
     from wfkit.plugins.manager import get_registry
 
-    scheduler = MemoryScheduler()
-    services = Services(scheduler=scheduler, hooks=get_registry())
-    wf = app.workflows[workflow]
-    try:
-        converted = await convert_args(wf, raw, store=services.store, from_text=True)
-    except RunError as e:
-        _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
-        return 1
-    record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
+    async with await Store.open(app=app) as store:
+        services = Services(store=store, scheduler=MemoryScheduler(), hooks=get_registry())
+        wf = app.workflows[workflow]
+        try:
+            converted = await convert_args(wf, raw, store=store, from_text=True)
+        except RunError as e:
+            _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
+            return 1
+        record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
     if record.status != "success":
         assert record.error is not None
         body = {"status": "WORKFLOW_ERROR", "message": record.error["message"], "run_id": record.id}
@@ -108,6 +109,32 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
         _print(f"scheduled {record.scheduled_count} run(s) in memory: `wf run` does not keep them", sys.stderr)
     _print(_json(record.response))
     return 0
+
+
+async def _tokens(args: argparse.Namespace) -> int:
+    from wfkit.core.store import Store
+    from wfkit.core.values import iso
+
+    async with await Store.open() as store:
+        if args.action == "create":
+            token = await store.create_admin_token(args.name)
+            _print(token)
+            _print("an admin token: store it now, it is shown only once (the database keeps its hash)", sys.stderr)
+        elif args.action == "list":
+            for t in await store.list_admin_tokens():
+                _print(f"{t.id}  {t.name or '-'}  created {iso(t.created_at)}")
+        elif not await store.revoke_admin_token(args.name or ""):
+            _print(f"no admin token named or with id {args.name!r}", sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    args.name = args.name or args.name_or_id
+    if args.action == "revoke" and not args.name:
+        _print("wf token revoke needs --name NAME or an id", sys.stderr)
+        return 2
+    return asyncio.run(_tokens(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -169,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("app")
     p.add_argument("workflow", nargs="?")
     p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("token", help="admin tokens: create (printed once, stored hashed), list, revoke")
+    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("name_or_id", nargs="?", help="for revoke: the token's name or id")
+    p.add_argument("--name", help="a name to recognise the token by")
+    p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("plugins", help="installed plugins and the actions and functions each provides")
     p.add_argument("--json", action="store_true", help="as JSON")

@@ -124,3 +124,33 @@ def test_plugins_lists_builtins(capsys: pytest.CaptureFixture[str]) -> None:
     assert "log" in actions and {"count", "join", "random_string", "env"} <= functions
     assert main(["plugins"]) == 0
     assert "functions:" in capsys.readouterr().out
+
+
+def test_run_uses_the_store_and_tokens_are_shown_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WF_DATABASE_URL", raising=False)
+    (tmp_path / "app.wf").write_text(
+        "type Note {\n  text: text\n}\n"
+        "workflow add(text: text) {\n"
+        "  n = create Note(text: text)\n"
+        "  return { id: n.id, count: count(search Note) }\n"
+        "}\n"
+    )
+    counts = []
+    for text in ("a", "b"):
+        assert main(["run", "app.wf", "add", f"text={text}"]) == 0
+        counts.append(json.loads(capsys.readouterr().out)["count"])
+    assert counts == [1, 2]  # the second run sees the first one's note: the data is kept in .wf/
+    assert (tmp_path / ".wf" / "data.sqlite3").exists()
+
+    assert main(["token", "create", "--name", "ci"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("wfa_") and len(token) > 30
+    assert main(["token", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert " ci " in listing and token not in listing
+    assert token.encode() not in (tmp_path / ".wf" / "data.sqlite3").read_bytes()
+    assert main(["token", "revoke", "ci"]) == 0
+    assert main(["token", "revoke", "ci"]) == 1
