@@ -132,6 +132,7 @@ class Executor:
         await self._notify("run_started", run=run)
         try:
             frame.vars = await self.bind_params(wf, args, frame)
+            record.params = V.redact(frame.vars)  # what the run saw, defaults included
             state.journal = await self.services.journal.load(run.id)
             async with asyncio.timeout(wf.flow.timeout.total_seconds()):
                 await self.block(wf.body, frame)

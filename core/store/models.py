@@ -75,3 +75,20 @@ class MetaRow(Model):
 
     class Meta:
         table = "wf_meta"
+
+
+class RunRow(Model):
+    """A run's record (`wf runs`, `/api/1.1/meta/runs`): the columns one filters by, then the whole
+    record as JSON (secrets already redacted by the executor)."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    workflow = fields.CharField(max_length=200)
+    status = fields.CharField(max_length=20)
+    trigger = fields.CharField(max_length=20)
+    started_at = fields.CharField(max_length=DATE_WIDTH)
+    duration_ms = fields.FloatField(null=True)
+    record: fields.JSONField[dict[str, object]] = fields.JSONField()
+
+    class Meta:
+        table = "runs"
+        indexes = (("workflow", "started_at"), ("status", "started_at"), ("started_at",))

@@ -34,10 +34,12 @@ from wfkit.core import query as Q
 from wfkit.core.app import App, FieldInfo, TypeInfo
 from wfkit.core.context import RunInfo
 from wfkit.core.errors import ActionError, ConfigError
+from wfkit.core.runs import RunRecord
 from wfkit.core.services import Services
 from wfkit.core.things import BUILTIN_FIELDS, Thing
 from wfkit.core.types import TEXT, ListType, ThingType, WfType
 
+from . import runs as R
 from . import sql as S
 from .codec import check, decode, iso, parse_iso
 from .privacy import Access, access_for, frame_for
@@ -690,6 +692,19 @@ class Store:
         from .users import verify_admin_token
 
         return await verify_admin_token(self, token)
+
+    # ------------------------------------------------------------------ run records
+
+    async def save_run(self, record: RunRecord) -> None:
+        await R.save_run(self, record)
+
+    async def list_runs(
+        self, *, workflow: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return await R.list_runs(self, workflow=workflow, status=status, limit=limit)
+
+    async def get_run(self, run_id: str) -> dict[str, Any] | None:
+        return await R.get_run(self, run_id)
 
 
 @dataclass(frozen=True, slots=True)
