@@ -43,11 +43,12 @@ __all__ = ["compile_source", "open_test_store", "run_source", "run_workflow"]
 def compile_source(source: str, *, file: str = "test.wf", plugins: Iterable[object] = ()) -> App:
     """Compile one file's text; raises `SourceError` with every diagnostic when it has errors.
 
-    `plugins` are extra plugin objects (modules or classes with `@hookimpl` functions)."""
+    With `plugins` (modules or classes with `@hookimpl` functions), the app sees the built-ins and
+    exactly these plugins, installed or not; without, every installed plugin (entry points)."""
     from wfkit.plugins.manager import get_registry, load_registry
 
     extra = list(plugins)
-    registry = load_registry(extra) if extra else get_registry()
+    registry = load_registry(extra, entrypoints=False) if extra else get_registry()
     return build_app({file: source}, registry)
 
 
