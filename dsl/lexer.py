@@ -64,7 +64,7 @@ class Scanner:
         self.punct = punct
         shapes = "|".join(f"(?P<{n}>{by_name[n].pattern.to_regexp()})" for n in _SHAPES)
         symbols = "|".join(re.escape(s) for s in sorted(punct, key=len, reverse=True))
-        self._token = re.compile(rf"[ \t\f\r]*(?:#[^\n]*)?(?:(?P<_NL>\n)|{shapes}|(?P<PUNCT>{symbols}))")
+        self._token = re.compile(rf"[ \t\f\r]*+(?:#[^\n]*+)?(?:(?P<_NL>\n)|{shapes}|(?P<PUNCT>{symbols}))")
         self._blank = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")
 
     def tokens(

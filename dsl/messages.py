@@ -25,6 +25,7 @@ _WORDS = {
 }
 # shown as one "operator" when several are expected, which is after any operand
 _OPERATORS = frozenset(["==", "!=", "<", "<=", ">", ">=", "in", "is", "+", "-", "*", "/", "%", "and", "or"])
+_COMPARISONS = frozenset(["==", "!=", "<", "<=", ">", ">=", "in", "is"])
 _BIND_LINE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*$")
 _BIND_ONE_NAME = re.compile(r"\s*\w+\s*=\s*[A-Za-z_]\w*\s*")
 
@@ -101,6 +102,8 @@ def unexpected(tok: Token, expected: list[str]) -> str:
         message += ", expected " + (expected[0] if len(expected) == 1 else "one of: " + ", ".join(expected))
     if tok.type == "ELSE":
         message += " ('else' stands on the same line as the '}' before it)"
+    elif tok.value in _COMPARISONS and ("operator" in expected or "'and'" in expected):
+        message += " (comparisons do not chain: join them with 'and')"
     elif tok.type == "SEARCH" and "number" in expected:
         message += " (put a search inside an expression in parentheses)"
     elif tok.type.lower() in RESERVED and "name" in expected and "number" not in expected:

@@ -13,7 +13,7 @@ from bisect import bisect_right
 
 # A line that starts a top-level declaration.
 _DECL_LINE = re.compile(
-    r"^[ \t]*(?:(?:type|privacy|workflow)[ \t]+[A-Za-z_]|@[A-Za-z_]"
+    r"^[ \t]*(?:(?:type|privacy|workflow)[ \t]+[A-Za-z_]|@"
     r"|every[ \t]+[0-9]|on[ \t]+(?:create|change|delete)\b)",
     re.M,
 )
