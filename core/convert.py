@@ -7,7 +7,7 @@ a date, seconds or ISO 8601 text → a duration, a list from a JSON array or rep
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,24 +24,24 @@ TRUE_WORDS = ("true", "yes", "1", "on")
 FALSE_WORDS = ("false", "no", "0", "off")
 
 
-class _Invalid(Exception):
+class Unconvertible(Exception):
     pass
 
 
 def _number(v: Any) -> int | float:
     if isinstance(v, bool):
-        raise _Invalid
+        raise Unconvertible
     if isinstance(v, int | float):
         n = v
     elif isinstance(v, str):
         try:
             n = float(v.strip())
         except ValueError:
-            raise _Invalid from None
+            raise Unconvertible from None
     else:
-        raise _Invalid
+        raise Unconvertible
     if not math.isfinite(n):
-        raise _Invalid
+        raise Unconvertible
     return V.normalize_number(n)
 
 
@@ -54,7 +54,7 @@ def _boolean(v: Any) -> bool:
             return True
         if low in FALSE_WORDS:
             return False
-    raise _Invalid
+    raise Unconvertible
 
 
 def _date(v: Any) -> datetime:
@@ -64,8 +64,8 @@ def _date(v: Any) -> datetime:
         try:
             return V.parse_date(v)
         except ValueError:
-            raise _Invalid from None
-    raise _Invalid
+            raise Unconvertible from None
+    raise Unconvertible
 
 
 def _duration(v: Any) -> timedelta:
@@ -77,8 +77,8 @@ def _duration(v: Any) -> timedelta:
         try:
             return V.parse_duration(v)
         except (ValueError, OverflowError):
-            raise _Invalid from None
-    raise _Invalid
+            raise Unconvertible from None
+    raise Unconvertible
 
 
 def _text(v: Any) -> str:
@@ -86,7 +86,7 @@ def _text(v: Any) -> str:
         return v
     if isinstance(v, int | float | bool):
         return V.text(v)
-    raise _Invalid
+    raise Unconvertible
 
 
 def _object(v: Any, from_text: bool) -> Any:
@@ -102,7 +102,7 @@ PRIM = {"number": _number, "boolean": _boolean, "date": _date, "duration": _dura
 
 
 async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, from_text: bool = False) -> Any:
-    """`value` as type `t`; raises `_Invalid` when it cannot be."""
+    """`value` as type `t`; raises `Unconvertible` when it cannot be."""
     if value is None:
         return None
     if isinstance(t, AnyType | NothingType):
@@ -112,17 +112,17 @@ async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, fro
             try:
                 value = orjson.loads(value)
             except orjson.JSONDecodeError:
-                raise _Invalid from None
+                raise Unconvertible from None
         items = value if isinstance(value, list) else [value]
         return [await convert(x, t.item, store=store, run=run, from_text=from_text) for x in items]
     if isinstance(t, ThingType):
         if isinstance(value, Thing):
             return value
         if not isinstance(value, str) or store is None:
-            raise _Invalid
+            raise Unconvertible
         thing = await store.get(t.name, value, run)
         if thing is None:
-            raise _Invalid
+            raise Unconvertible
         return thing
     assert isinstance(t, Prim)
     if t.name == "object":
@@ -140,21 +140,23 @@ async def convert_args(
     *,
     store: Any = None,
     run: RunInfo | None = None,
-    from_text: bool = False,
+    from_text: bool | Collection[str] = False,
 ) -> dict[str, Any]:
     """The workflow's parameters from `raw`; unknown keys are ignored, as Bubble does.
 
-    Raises MissingDataError / InvalidDataError with Bubble's messages."""
+    `from_text`: the values came as text (query string, form, command line) — all of them, or the
+    keys named. Raises MissingDataError / InvalidDataError with Bubble's messages."""
     out: dict[str, Any] = {}
     for p in wf.params:
         value = raw.get(p.name)
-        if value is None or (from_text and value == "" and p.type != Prim("text")):
+        as_text = from_text if isinstance(from_text, bool) else p.name in from_text
+        if value is None or (as_text and value == "" and p.type != Prim("text")):
             if p.required:
                 raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
             continue
         try:
-            out[p.name] = await convert(value, p.type, store=store, run=run, from_text=from_text)
-        except _Invalid:
+            out[p.name] = await convert(value, p.type, store=store, run=run, from_text=as_text)
+        except Unconvertible:
             shown = V.REDACTED if p.secret else _show(value)
             raise InvalidDataError(
                 f"Invalid data for parameter {p.name} of workflow {wf.name}: expected {p.type}, got {shown}"

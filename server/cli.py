@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wf", description="wfkit: backend workflows as code.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from .serve import add_command as add_serve
+
+    add_serve(sub)
+
     p = sub.add_parser("check", help="compile APP and report every error; exit 1 on errors")
     p.add_argument("app", help="a .wf file or a folder of them")
     p.set_defaults(func=cmd_check)

@@ -92,3 +92,17 @@ class RunRow(Model):
     class Meta:
         table = "runs"
         indexes = (("workflow", "started_at"), ("status", "started_at"), ("started_at",))
+
+
+class IdempotencyRow(Model):
+    """The first answer to a call with an `Idempotency-Key`, or to a webhook delivery, replayed for
+    24 hours instead of running the workflow again."""
+
+    key = fields.CharField(primary_key=True, max_length=300)
+    workflow = fields.CharField(max_length=200)
+    status = fields.IntField()  # the HTTP status of the first answer
+    body: fields.JSONField[dict[str, object]] = fields.JSONField()
+    created_at = fields.CharField(max_length=DATE_WIDTH, db_index=True)
+
+    class Meta:
+        table = "idempotency"

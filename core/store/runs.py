@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from ..runs import RunRecord
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 MAX_LIST = 500
 
 
-async def save_run(store: Store, record: RunRecord) -> None:
-    """Insert or update the record of one run (a retried run keeps its id, so it is updated)."""
+async def save_run(store: Store, record: RunRecord, *, on: BaseDBAsyncClient | None = None) -> None:
+    """Insert or update the record of one run (a retried run keeps its id, so it is updated);
+    `on` a transaction to save many at once."""
     d = store.dialect
     cast = "::jsonb" if d.name == "postgres" else ""
     data = orjson.dumps(record.to_json()).decode()
@@ -27,6 +29,7 @@ async def save_run(store: Store, record: RunRecord) -> None:
         f'"started_at" = {d.param(4)}, "duration_ms" = {d.param(5)}, "record" = {d.param(6)}{cast} '
         f'WHERE "id" = {d.param(7)}',
         [*values, record.id],
+        on=on,
     )
     if updated:
         return
@@ -36,9 +39,10 @@ async def save_run(store: Store, record: RunRecord) -> None:
             f"VALUES ({d.param(1)}, {d.param(2)}, {d.param(3)}, {d.param(4)}, {d.param(5)}, {d.param(6)}{cast}, "
             f"{d.param(7)})",
             [*values, record.id],
+            on=on,
         )
     except IntegrityError:  # saved meanwhile by another attempt of the same run: keep the newest
-        await save_run(store, record)
+        await save_run(store, record, on=on)
 
 
 def _record(raw: Any) -> dict[str, Any]:

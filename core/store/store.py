@@ -166,6 +166,14 @@ class Store:
         self._indexes = await self._index_names()
 
     @property
+    def tortoise_context(self) -> TortoiseContext:
+        """The tortoise context of this store: `with store.tortoise_context:` lets tortoise's model
+        API (`ThingRow.filter(...)`) use this store's connection."""
+        if self._ctx is None:
+            raise ConfigError("the data store is not open")
+        return self._ctx
+
+    @property
     def db(self) -> BaseDBAsyncClient:
         if self._db is None:
             raise ConfigError("the data store is not open")
@@ -444,11 +452,13 @@ class Store:
         user = run.user.id if run is not None and run.user is not None else None
         row: dict[str, Any] = {"id": new_thing_id(), "type": type_name, "data": data}
         row.update(created_at=now, modified_at=now, created_by=user)
-        async with self.transaction() as tx:
-            if type_name == "User":
-                data["email"] = normalize_email(data.get("email"))
+        if type_name == "User":
+            data["email"] = normalize_email(data.get("email"))
+            async with self.transaction() as tx:
                 await self._insert_user(tx, row["id"], data["email"], password_hash)
-            await self._insert(tx, row)
+                await self._insert(tx, row)
+        else:
+            await self._insert(self.db, row)  # one statement: autocommit is enough
         thing = self.thing_from_row({**row, "data": data})
         await self._emit("create", type_name, None, thing)
         return await self._seen_or_masked(thing, run)
@@ -695,8 +705,8 @@ class Store:
 
     # ------------------------------------------------------------------ run records
 
-    async def save_run(self, record: RunRecord) -> None:
-        await R.save_run(self, record)
+    async def save_run(self, record: RunRecord, *, on: BaseDBAsyncClient | None = None) -> None:
+        await R.save_run(self, record, on=on)
 
     async def list_runs(
         self, *, workflow: str | None = None, status: str | None = None, limit: int = 50

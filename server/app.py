@@ -1,0 +1,122 @@
+"""The Sanic application: built by a factory so each server worker process can build its own
+(STACK.md: Sanic's loader re-creates the app in every worker)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sanic import HTTPResponse, Request, Sanic
+from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
+from wfkit.core.app import App
+from wfkit.core.errors import ConfigError, WfError
+from wfkit.core.executor import Executor
+from wfkit.core.loader import load_app
+from wfkit.core.services import Services
+from wfkit.core.store import Store
+from wfkit.plugins.manager import get_registry
+
+from . import data_api, meta_api, wf_api
+from .errors import HttpError, error_response
+from .state import RunRecorder, ServerState
+
+log = logging.getLogger("wfkit.server")
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+APP_ENV = "WF_APP"  # the app's path, for server worker processes
+
+
+def max_body_bytes() -> int:
+    raw = os.environ.get("WF_MAX_BODY_BYTES", "")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_BODY
+    except ValueError:
+        raise ConfigError(f"WF_MAX_BODY_BYTES must be a number of bytes, got {raw!r}") from None
+
+
+def create_app(app_path: str | None = None, compiled: App | None = None, *, queue: bool = True) -> Sanic[Any, Any]:
+    """A Sanic app serving the wfkit app at `app_path` (default: $WF_APP)."""
+    path = app_path or os.environ.get(APP_ENV)
+    if compiled is None:
+        if not path:
+            raise ConfigError(f"no app to serve: give a path or set {APP_ENV}")
+        compiled = load_app(path)
+    server = Sanic("wfkit")
+    server.config.REQUEST_MAX_SIZE = max_body_bytes()
+    server.config.GRACEFUL_SHUTDOWN_TIMEOUT = 3.0  # SIGINT/SIGTERM stop within 5 s
+    server.config.FALLBACK_ERROR_FORMAT = "json"
+    server.config.MOTD = False
+    server.config.REAL_IP_HEADER = None
+    server.ctx.compiled = compiled
+    server.ctx.data_dir = Path(os.environ.get("WF_DATA_DIR", ".wf"))
+    server.blueprint(wf_api.bp)
+    server.blueprint(data_api.bp)
+    server.blueprint(meta_api.bp)
+    server.blueprint(meta_api.health)
+    server.error_handler.add(Exception, on_error)
+    server.before_server_start(_open)
+    server.after_server_stop(_close)
+    server.ctx.queue = queue
+    return server
+
+
+async def _open(server: Sanic[Any, Any]) -> None:
+    compiled: App = server.ctx.compiled
+    store = await Store.open(app=compiled, global_fallback=True)
+    registry = get_registry()
+    services = Services(store=store, hooks=registry)
+    background = None
+    if server.ctx.queue:
+        background = await start_background(compiled, store, server.ctx.data_dir)
+        if background is not None:
+            services.scheduler = background.scheduler
+            services.journal = background.journal
+    state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store), background)
+    server.ctx.state = state
+
+
+async def start_background(compiled: App, store: Store, data_dir: Path) -> Any:
+    """The queue (scheduled runs, triggers, recurring events) with an in-process worker."""
+    try:
+        from .queue import Background
+    except ImportError:  # pragma: no cover - the queue ships with wfkit; kept for partial installs
+        return None
+    return await Background.start(compiled, store, redis_url=os.environ.get("WF_REDIS_URL"), data_dir=data_dir)
+
+
+async def _close(server: Sanic[Any, Any]) -> None:
+    state: ServerState | None = getattr(server.ctx, "state", None)
+    if state is None:
+        return
+    await state.recorder.close()
+    if state.background is not None:
+        await state.background.stop()
+    await state.store.close()
+
+
+def on_error(request: Request, exc: Exception) -> HTTPResponse:
+    """Every error in Bubble's one shape, with its status."""
+    if isinstance(exc, HttpError):
+        headers = {}
+        if exc.code == 429 and "retry_after" in exc.extra:
+            headers["Retry-After"] = str(max(1, round(exc.extra["retry_after"])))
+        response = error_response(exc.code, exc.status, exc.message, **exc.extra)
+        response.headers.update(headers)
+        return response
+    if isinstance(exc, NotFound):
+        return error_response(404, "NOT_FOUND", f"Not found: {request.path}")
+    if isinstance(exc, MethodNotAllowed):
+        return error_response(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+    if isinstance(exc, PayloadTooLarge):
+        limit = request.app.config.REQUEST_MAX_SIZE
+        return error_response(413, "PAYLOAD_TOO_LARGE", f"the body is larger than {limit} bytes")
+    if isinstance(exc, BadRequest):
+        return error_response(400, "BAD_REQUEST", str(exc))
+    if isinstance(exc, SanicException) and exc.status_code < 500:
+        return error_response(exc.status_code, "BAD_REQUEST", str(exc))
+    if isinstance(exc, WfError):  # a store write refused a value, and the like
+        return error_response(400, "BAD_REQUEST", str(exc))
+    log.exception("error answering %s %s", request.method, request.path)
+    return error_response(500, "INTERNAL_ERROR", "the server failed to answer; see its log")

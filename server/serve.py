@@ -1,0 +1,80 @@
+"""`wf serve APP`: compile, then serve with N Sanic workers (and the background queue)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from rich.console import Console
+from sanic import Sanic
+from sanic.worker.loader import AppLoader
+from wfkit.core.app import App
+from wfkit.core.store import database_url
+
+from .app import APP_ENV, create_app
+
+
+def _safe_url(url: str) -> str:
+    """A URL as the banner shows it: no password."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def banner(app: App, app_path: str, host: str, port: int, workers: int, queue: str) -> None:
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    base = f"http://{host}:{port}"
+    console.print(
+        f"[bold]wfkit[/bold] serving [bold]{app_path}[/bold] at {base} ({workers} worker process"
+        f"{'es' if workers != 1 else ''})"
+    )
+    console.print(f"  data      {_safe_url(database_url())}")
+    console.print(f"  queue     {queue}")
+    public = [w for w in app.workflows.values() if w.public]
+    for wf in sorted(app.workflows.values(), key=lambda w: w.name):
+        if wf.public:
+            auth = "webhook" if wf.webhook is not None else f"auth: {wf.exposed}"
+            console.print(f"  POST/GET  {base}/api/1.1/wf/{wf.name}  ({auth})")
+    if not public:
+        console.print("  (no @exposed workflows)")
+    console.print(f"  data API  {base}/api/1.1/obj/TYPE    meta  {base}/api/1.1/meta/…    health  {base}/healthz")
+    console.print("  Ctrl-C stops the server")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .cli import load
+
+    app = load(args.app)
+    os.environ[APP_ENV] = str(Path(args.app).resolve())
+    queue = "embedded Redis under .wf/" if not os.environ.get("WF_REDIS_URL") else _safe_url(os.environ["WF_REDIS_URL"])
+    banner(app, args.app, args.host, args.port, args.workers, queue)
+    loader = AppLoader(factory=partial(create_app, os.environ[APP_ENV]))
+    server = loader.load()
+    server.prepare(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=not args.no_access_log,
+        single_process=args.workers == 1,
+        motd=False,
+    )
+    if args.workers == 1:
+        Sanic.serve_single(primary=server)
+    else:
+        Sanic.serve(primary=server, app_loader=loader)
+    return 0
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="compile APP and serve it over HTTP, with a background worker")
+    p.add_argument("app", help="a .wf file or a folder of them")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server worker processes")
+    p.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,172 @@
+"""`/api/1.1/wf/NAME`: call an exposed workflow or deliver a webhook (SPEC §3.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import json as sanic_json
+from wfkit.core import values as V
+from wfkit.core.app import CExpr, Workflow
+from wfkit.core.convert import convert_args
+from wfkit.core.errors import RunError
+from wfkit.core.runs import RunRecord
+from wfkit.core.store import replies
+from wfkit.core.store.privacy import frame_for
+
+from . import webhooks
+from .auth import Caller, identify
+from .errors import HttpError, error_body, forbidden, not_found, unauthorized
+from .jsonio import dumps
+from .params import CallInput, read_input
+from .state import ServerState
+
+bp = Blueprint("workflows", url_prefix="/api/1.1/wf")
+
+RETRY_WAIT_CAP = 10.0  # seconds a call may wait between attempts of a @retry workflow
+
+
+async def call(request: Request, name: str) -> HTTPResponse:
+    st: ServerState = request.app.ctx.state
+    wf = st.app.workflows.get(name)
+    if wf is None or not wf.public:
+        raise not_found(f"Workflow not found: {name} (is it @exposed?)")
+    if wf.webhook is not None:
+        return await deliver_webhook(request, st, wf)
+    caller = await identify(request, st.store)
+    check_access(wf, caller)
+    given = read_input(request)
+    key = request.headers.get("idempotency-key")
+    if not key:
+        status, body = await run_call(st, wf, caller, given)
+        return sanic_json(body, status=status, dumps=dumps)
+    scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
+    full_key = f"http:{wf.name}:{scope}:{key}"
+    kept = await replies.claim(st.store, full_key, wf.name)
+    if kept is not None:
+        return sanic_json(kept[1], status=kept[0], dumps=dumps, headers={"Idempotent-Replayed": "true"})
+    try:
+        status, body = await run_call(st, wf, caller, given)
+    except BaseException:
+        await replies.release(st.store, full_key)
+        raise
+    await replies.finish(st.store, full_key, status, body)
+    return sanic_json(body, status=status, dumps=dumps)
+
+
+bp.add_route(call, "/<name>", methods=["GET", "POST"])
+
+
+def check_access(wf: Workflow, caller: Caller) -> None:
+    """`@exposed` is user-and-admin; `auth: admin` admin only; `auth: none` anyone."""
+    if wf.exposed == "none":
+        return
+    if caller.anonymous:
+        raise unauthorized()
+    if wf.exposed == "admin" and not caller.admin:
+        raise forbidden(f"the workflow {wf.name} needs an admin token")
+
+
+async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInput) -> tuple[int, dict[str, Any]]:
+    """Run the workflow for this call; the HTTP status and body to answer with."""
+    try:
+        args = await convert_args(
+            wf, given.params, store=st.store, run=caller.run_info(workflow=wf.name), from_text=given.text_keys
+        )
+    except RunError as e:
+        return e.code, error_body(e.code, e.status, e.message)
+    async with flow_control(st, wf, args):
+        record = await run_with_retries(st, wf, args, caller, given.request)
+    st.recorder.add(record)
+    if record.status == "success":
+        return 200, {"status": "success", "response": record.response or {}}
+    assert record.error is not None
+    status = record.error.get("status", "WORKFLOW_ERROR")
+    extra: dict[str, Any] = {"run_id": record.id}
+    if record.error.get("line"):
+        extra["line"] = record.error["line"]
+    return 400, error_body(400, status, record.error["message"], **extra)
+
+
+async def run_with_retries(
+    st: ServerState, wf: Workflow, args: dict[str, Any], caller: Caller, request: Any
+) -> RunRecord:
+    """`@retry(attempts: N, backoff: D)`: a run that failed in an action is run again with the same
+    id (finished actions are replayed from the journal), waiting D, 2D, 4D… with jitter. A `fail`
+    statement is the workflow's own verdict and is not retried."""
+    run_id = None
+    for attempt in range(wf.flow.retry_attempts + 1):
+        record = await st.executor.run(
+            wf, args, user=caller.user, admin=caller.admin, request=request, trigger="http", run_id=run_id
+        )
+        run_id = record.id
+        if record.status == "success" or not retryable(record, wf) or attempt == wf.flow.retry_attempts:
+            return record
+        wait = wf.flow.retry_backoff.total_seconds() * 2**attempt
+        await asyncio.sleep(min(wait * random.uniform(0.8, 1.2), RETRY_WAIT_CAP))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retryable(record: RunRecord, wf: Workflow) -> bool:
+    if record.error is None or record.error.get("status") or not record.steps:
+        return False
+    last = record.steps[-1]
+    return last.get("status") == "failed" and last.get("kind") == "action"
+
+
+def _key(st: ServerState, key: CExpr | None, args: dict[str, Any]) -> str:
+    if key is None:
+        return ""
+    frame = frame_for(None, st.services)
+    frame.vars = dict(args)
+    return V.text(key.fn(frame))
+
+
+@contextlib.asynccontextmanager
+async def flow_control(st: ServerState, wf: Workflow, args: dict[str, Any]) -> AsyncIterator[None]:
+    """`@rate_limit`: over HTTP the excess is refused with 429 and a Retry-After (the caller waits
+    its turn); `@concurrency`: a call waits for a free slot."""
+    flow = wf.flow
+    if flow.rate_count is not None and flow.rate_period is not None:
+        wait = st.limiter.retry_after(
+            wf.name, _key(st, flow.rate_key, args), flow.rate_count, flow.rate_period.total_seconds()
+        )
+        if wait:
+            raise HttpError(
+                429, "RATE_LIMITED", f"too many calls of {wf.name}: retry in {wait:.1f} s", retry_after=round(wait, 3)
+            )
+    if flow.concurrency_limit is None:
+        yield
+        return
+    async with st.slot(wf.name, _key(st, flow.concurrency_key, args), flow.concurrency_limit):
+        yield
+
+
+async def deliver_webhook(request: Request, st: ServerState, wf: Workflow) -> HTTPResponse:
+    """A signed delivery: verify, answer a repeated delivery with the first answer, else run."""
+    assert wf.webhook is not None
+    hook = wf.webhook
+    secret_value = hook.secret.fn(frame_for(None, st.services))
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    raw = request.body or b""
+    delivery = webhooks.verify(hook.scheme, V.text(secret_value), raw, headers, hook.header)
+    given = read_input(request, body_must_be_object=False)
+    admin = Caller(admin=True)  # the signature authenticates the sender; the run is trusted code
+    full_key = f"webhook:{wf.name}:{delivery}"
+    kept = await replies.claim(st.store, full_key, wf.name)
+    if kept is not None:
+        return sanic_json(kept[1], status=kept[0], dumps=dumps, headers={"Idempotent-Replayed": "true"})
+    try:
+        status, body = await run_call(st, wf, admin, given)
+    except BaseException:
+        await replies.release(st.store, full_key)
+        raise
+    if status >= 400:  # a failed delivery may be sent again and run again
+        await replies.release(st.store, full_key)
+    else:
+        await replies.finish(st.store, full_key, status, body)
+    return sanic_json(body, status=status, dumps=dumps)
