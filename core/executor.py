@@ -7,6 +7,7 @@ scheduled or cancelled is handed to the queue only when it succeeds.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from time import perf_counter
@@ -35,7 +36,7 @@ from .context import ActionContext, RunInfo
 from .errors import MissingDataError, RunError, WfError
 from .frame import Frame, RunState
 from .runs import RunRecord
-from .scheduler import ScheduledRun, new_id
+from .scheduler import ScheduledBatch, ScheduledRun, new_id, split_item_id
 from .services import Services
 from .things import Thing
 
@@ -184,8 +185,17 @@ class Executor:
         """Hand what the run scheduled and cancelled to the queue (it succeeded)."""
         if state.scheduled:
             await self.services.scheduler.submit(state.scheduled)
-            state.record.scheduled = [r.id for r in state.scheduled[:MAX_SCHEDULED_IDS_RECORDED]]
-            state.record.scheduled_count = len(state.scheduled)
+            ids: list[str] = []
+            for r in state.scheduled:
+                if len(ids) >= MAX_SCHEDULED_IDS_RECORDED:
+                    break
+                if isinstance(r, ScheduledBatch):
+                    items = (r.item_id(i) for i in range(r.count) if i not in r.skip)
+                    ids.extend(itertools.islice(items, MAX_SCHEDULED_IDS_RECORDED - len(ids)))
+                else:
+                    ids.append(r.id)
+            state.record.scheduled = ids
+            state.record.scheduled_count = sum(r.size if isinstance(r, ScheduledBatch) else 1 for r in state.scheduled)
         if state.cancels:
             await self.services.scheduler.cancel(state.cancels)
 
@@ -369,19 +379,48 @@ class Executor:
                 every = await _value(s.every, f) if s.every is not None else timedelta(0)
                 if not isinstance(every, timedelta) or every < timedelta(0):
                     raise RunError("`every` must be a duration of at least 0 seconds")
-                runs = []
-                for i, item in enumerate(items):
-                    f.vars[s.each_var] = item
-                    args = {n: V.to_json(await _value(c, f)) for n, c in s.args}
-                    runs.append(ScheduledRun(new_id(), s.workflow, args, start + every * i, chain, user_id, f.run.id))
-                f.state.scheduled.extend(runs)
-                handle = [{"id": r.id, "run_at": r.run_at} for r in runs] if s.bind else None
-                count = len(runs)
+                batch = await self._batch(s, f, items, start, every, chain, user_id)
+                f.state.scheduled.append(batch)
+                handle = (
+                    [{"id": batch.item_id(i), "run_at": batch.run_at(i)} for i in range(batch.count)]
+                    if s.bind
+                    else None
+                )
+                count = batch.count
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         if s.bind is not None:
             f.vars[s.bind] = handle
         self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"scheduled": count})
+
+    async def _batch(
+        self,
+        s: ScheduleStep,
+        f: Frame,
+        items: list[Any],
+        start: datetime,
+        every: timedelta,
+        chain: int,
+        user_id: str | None,
+    ) -> ScheduledBatch:
+        """The list form as one compact batch: arguments that do not read the item are evaluated
+        once; the others make one column (a list of JSON values), never one object per item."""
+        var = s.each_var
+        assert var is not None
+        fixed: dict[str, Any] = {}
+        per_item: list[tuple[str, CExpr]] = []
+        for n, c in s.args:
+            if c.const or (not c.is_async and var not in c.names):
+                fixed[n] = V.to_json(await _value(c, f))
+            else:
+                per_item.append((n, c))
+        columns: dict[str, list[Any]] = {n: [] for n, _ in per_item}
+        if per_item:
+            for item in items:
+                f.vars[var] = item
+                for n, c in per_item:
+                    columns[n].append(V.to_json(await c.fn(f) if c.is_async else c.fn(f)))
+        return ScheduledBatch(new_id(), s.workflow, fixed, columns, len(items), start, every, chain, user_id, f.run.id)
 
     async def _start_time(self, s: ScheduleStep, f: Frame) -> datetime:
         if s.at is not None:
@@ -441,12 +480,19 @@ class Executor:
             ids = [_run_id(x) for x in (target if isinstance(target, list) else [target]) if x is not None]
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
-        pending = {r.id for r in f.state.scheduled}
-        mine = [i for i in ids if i in pending]
-        if mine:  # scheduled by this very run: never handed to the queue
-            drop = set(mine)
+        singles = {r.id for r in f.state.scheduled if isinstance(r, ScheduledRun)}
+        batches = {b.id: b for b in f.state.scheduled if isinstance(b, ScheduledBatch)}
+        drop: set[str] = set()
+        for i in ids:  # scheduled by this very run: never handed to the queue
+            item = split_item_id(i) if batches else None
+            if i in singles:
+                drop.add(i)
+            elif item is not None and item[0] in batches and 0 <= item[1] < batches[item[0]].count:
+                batches[item[0]].skip.add(item[1])
+            else:
+                f.state.cancels.append(i)
+        if drop:
             f.state.scheduled = [r for r in f.state.scheduled if r.id not in drop]
-        f.state.cancels.extend(i for i in ids if i not in pending)
         self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"cancelled": len(ids)})
 
     async def _return(self, s: ReturnStep, f: Frame) -> None:

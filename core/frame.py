@@ -9,7 +9,7 @@ from .context import RunInfo
 
 if TYPE_CHECKING:
     from .runs import RunRecord
-    from .scheduler import ScheduledRun
+    from .scheduler import Scheduled
     from .services import Services
 
 
@@ -18,7 +18,7 @@ class RunState:
     """Shared by every frame of one run (a `call` gets a new frame, not a new state)."""
 
     record: RunRecord
-    scheduled: list[ScheduledRun] = field(default_factory=list)  # released when the run succeeds
+    scheduled: list[Scheduled] = field(default_factory=list)  # released when the run succeeds
     cancels: list[str] = field(default_factory=list)  # likewise
     secrets: set[str] = field(default_factory=set)  # values to scrub from logs and errors
     journal: dict[str, Any] = field(default_factory=dict)  # results of finished actions, by path

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -29,8 +29,65 @@ class ScheduledRun:
     origin: str | None = None  # the run that scheduled it
 
 
+@dataclass(slots=True, eq=False)
+class ScheduledBatch:
+    """`schedule WF(args) for each ITEM in LIST [every D]`, kept compact: one entry for `count` runs.
+
+    Item *i* is the run `f"{id}.{i}"` at `start + i * every`, with `args` (the same for every item)
+    plus, for each name in `columns`, that column's *i*-th value. A million items are one list per
+    argument that depends on the item, not a million objects; the queue stores it once."""
+
+    id: str
+    workflow: str
+    args: dict[str, Any]  # JSON, the same for every item
+    columns: dict[str, list[Any]]  # JSON, one value per item, for arguments that depend on the item
+    count: int
+    start: datetime
+    every: timedelta
+    chain: int = 1
+    user_id: str | None = None
+    origin: str | None = None
+    skip: set[int] = field(default_factory=set)  # items the scheduling run cancelled itself
+
+    def item_id(self, i: int) -> str:
+        return f"{self.id}.{i}"
+
+    def run_at(self, i: int) -> datetime:
+        return self.start + self.every * i
+
+    def item_args(self, i: int) -> dict[str, Any]:
+        args = dict(self.args)
+        for name, column in self.columns.items():
+            args[name] = column[i]
+        return args
+
+    def item(self, i: int) -> ScheduledRun:
+        return ScheduledRun(
+            self.item_id(i), self.workflow, self.item_args(i), self.run_at(i), self.chain, self.user_id, self.origin
+        )
+
+    def runs(self) -> Iterator[ScheduledRun]:
+        """Every item not skipped, as a ScheduledRun (for schedulers that keep runs one by one)."""
+        return (self.item(i) for i in range(self.count) if i not in self.skip)
+
+    @property
+    def size(self) -> int:
+        return self.count - len(self.skip)
+
+
+def split_item_id(run_id: str) -> tuple[str, int] | None:
+    """`(batch id, index)` for the id of an item of a ScheduledBatch, else None."""
+    head, dot, tail = run_id.rpartition(".")
+    if not dot or not head or not tail.isdigit():
+        return None
+    return head, int(tail)
+
+
+Scheduled = ScheduledRun | ScheduledBatch
+
+
 class Scheduler(Protocol):
-    async def submit(self, runs: Sequence[ScheduledRun]) -> None:
+    async def submit(self, runs: Sequence[Scheduled]) -> None:
         """Hand runs to the queue (called once the scheduling run has succeeded)."""
         ...
 
@@ -46,9 +103,10 @@ class MemoryScheduler:
         self.runs: dict[str, ScheduledRun] = {}
         self.cancelled: set[str] = set()
 
-    async def submit(self, runs: Sequence[ScheduledRun]) -> None:
+    async def submit(self, runs: Sequence[Scheduled]) -> None:
         for r in runs:
-            self.runs.setdefault(r.id, r)
+            for one in r.runs() if isinstance(r, ScheduledBatch) else (r,):
+                self.runs.setdefault(one.id, one)
 
     async def cancel(self, ids: Sequence[str]) -> int:
         n = 0
