@@ -1,9 +1,10 @@
 """A faster step of Lark's LALR parser, over Lark's own tables and parser state.
 
 Lark's `ParserState.feed_token` looks up rules and states by `Rule` and `Token` objects, whose
-`__eq__` is Python code; on a `.wf` file that was a third of the parse. `Stepper` copies the
-table once into plain dicts of str and int and feeds the same `state_stack`/`value_stack`, so
-Lark's contextual lexer (which reads `parser_state.position`) and error handling still apply.
+`__eq__` is Python code, and runs every reduction through its tree-builder wrappers; on a `.wf`
+file that was a third of the parse. `Stepper` copies the table once into plain dicts of str
+and int, skips the reductions that only pass a value up (the precedence levels of expressions)
+and feeds Lark's own `ParserState`, so Lark's errors and `feed_token` still work on it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Stepper:
                     passes = arg.options.expand1 and not arg.alias and len(arg.expansion) == 1
                     table[str(key)] = (len(arg.expansion), (str(arg.origin.name), None if passes else callbacks[arg]))
             self.states[state] = table
+        # (state below, state on top, terminal) -> the top after every `?rule: x` reduction
+        # that terminal triggers there: they pop one state and push one, so only these decide
+        self._chains: dict[tuple[int, int, str], int] = {}
 
     def feed(self, state: Any, token: Token) -> None:
         """Shift `token` onto Lark's `ParserState`, reducing first as the table says."""
@@ -55,7 +59,11 @@ class Stepper:
                 return
             name, action = reduce
             if action is None:
-                state_stack[-1] = states[state_stack[-2]][name][0]
+                key = (state_stack[-2], state_stack[-1], kind)
+                top = self._chains.get(key)
+                if top is None:
+                    top = self._chain(*key)
+                state_stack[-1] = top
                 continue
             if arg:
                 children = value_stack[-arg:]
@@ -65,3 +73,13 @@ class Stepper:
                 children = []
             value_stack.append(action(children))
             state_stack.append(states[state_stack[-1]][name][0])
+
+    def _chain(self, below: int, top: int, kind: str) -> int:
+        states, state = self.states, top
+        while True:
+            entry = states[state].get(kind)
+            if entry is None or entry[1] is None or entry[1][1] is not None:
+                break
+            state = states[below][entry[1][0]][0]
+        self._chains[below, top, kind] = state
+        return state

@@ -8,8 +8,11 @@ declaration at column 1 that a block or a list left open has swallowed, such as 
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
 from bisect import bisect_right
+from collections.abc import Iterator
 
 # A line that starts a top-level declaration.
 _DECL_LINE = re.compile(
@@ -33,18 +36,18 @@ class Recovery:
     def resume_after(self, error_line: int) -> int:
         """Index of the next declaration line after the floor: past the error, or before it
         at column 1 (a declaration swallowed by the broken one), or the end of the text."""
-        for line, col, index in self._decl_lines():
-            if line > self.floor and (line > error_line or col == 1):
+        for line, col, index in self._after_floor():
+            if line > error_line or col == 1:
                 return index
         return len(self.text)
 
     def missing_closer(self, error_line: int) -> tuple[tuple[int, int, int, str], int] | None:
         """A declaration at column 1 after the floor and at or before the error, with a bracket
         left open above it: the diagnostic (line, column, width, message) and where to resume."""
-        for line, col, index in self._decl_lines():
+        for line, col, index in self._after_floor():
             if line > error_line:
                 break
-            if col != 1 or line <= self.floor:
+            if col != 1:
                 continue
             opened = _unclosed(self.text[self.line_index(self.floor) : index])
             if opened is None:
@@ -53,6 +56,11 @@ class Recovery:
             message = f"expected '{_CLOSERS[opened]}' before '{word}': the declaration above is not finished"
             return (line, col, len(word), message), index
         return None
+
+    def _after_floor(self) -> Iterator[tuple[int, int, int]]:
+        decls = self._decl_lines()
+        first = bisect_right(decls, (self.floor, sys.maxsize, sys.maxsize))
+        return itertools.islice(decls, first, None)
 
     def _decl_lines(self) -> list[tuple[int, int, int]]:
         """(line, column, index) of each line that looks like the start of a declaration."""
