@@ -26,7 +26,12 @@ def iso(d: datetime) -> str:
 
 
 def parse_iso(s: str) -> datetime:
-    return V.parse_date(s)
+    """A stored date (Python 3.11 reads the `Z`); other ISO text through `values.parse_date`."""
+    try:
+        d = datetime.fromisoformat(s)
+    except ValueError:
+        return V.parse_date(s)
+    return d if d.tzinfo is UTC else V.parse_date(s)
 
 
 class Invalid(Exception):

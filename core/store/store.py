@@ -14,6 +14,7 @@ here because JSON expressions are outside what its query builder does on both da
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import os
@@ -37,7 +38,7 @@ from wfkit.core.errors import ActionError, ConfigError
 from wfkit.core.runs import RunRecord
 from wfkit.core.services import Services
 from wfkit.core.things import BUILTIN_FIELDS, Thing
-from wfkit.core.types import TEXT, ListType, ThingType, WfType
+from wfkit.core.types import BOOLEAN, TEXT, ListType, ThingType, WfType
 
 from . import runs as R
 from . import sql as S
@@ -99,6 +100,7 @@ class Store:
         self.services = Services(store=self)  # for the frames of privacy conditions and defaults
         self._indexes: set[str] = set()
         self._auto_indexed: dict[str, int] = {}
+        self._index_checked: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ opening
 
@@ -204,6 +206,7 @@ class Store:
         this database that has a default gets it on the things that existed before it."""
         self.app = app
         self.types = app.types
+        self._index_checked.clear()
         rows = await self.query('SELECT "value" FROM "wf_meta" WHERE "key" = ' + self.dialect.param(1), ["fields"])
         known: dict[str, list[str]] = _json(rows[0]["value"]) if rows else {}
         for type_name, info in app.types.items():
@@ -400,12 +403,15 @@ class Store:
         expr = S.index_expr(self.dialect, name, t)
         if expr is None:
             return False
-        index = _index_name(type_name, name)
+        index = _index_name(type_name, name, expr)
         if index in self._indexes:
             return False
         self._indexes.add(index)
+        # Empty sorts as the smallest value: PostgreSQL's index must keep NULLs first to serve
+        # `ORDER BY … ASC NULLS FIRST` and, scanned backwards, `DESC NULLS LAST`.
+        nulls = " NULLS FIRST" if self.dialect.name == "postgres" else ""
         try:
-            await self.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON "things" ("type", {expr})')
+            await self.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON "things" ("type", {expr}{nulls})')
         except Exception:  # another process made it, or the database refuses: searches still work
             logger.warning("could not create the index %s on %s.%s", index, type_name, name, exc_info=True)
             return False
@@ -414,8 +420,13 @@ class Store:
     async def _auto_index(self, type_name: str, names: set[str]) -> None:
         """Index the fields that searches use, the first time they use them (at most
         MAX_AUTO_INDEXES per type)."""
+        fields = self._field_types(type_name)
         for name in names:
-            if name in BUILTIN_FIELDS or _index_name(type_name, name) in self._indexes:
+            if (type_name, name) in self._index_checked:
+                continue
+            self._index_checked.add((type_name, name))
+            t = fields.get(name)
+            if t is None or name in BUILTIN_FIELDS or t == BOOLEAN:  # two values: an index rarely helps
                 continue
             if self._auto_indexed.get(type_name, 0) >= MAX_AUTO_INDEXES:
                 return
@@ -750,10 +761,8 @@ def _type_and_id(target: Thing | str, type_name: str | None) -> tuple[str, str]:
     raise ActionError(f"expected a thing, got {target!r}")
 
 
-def _index_name(type_name: str, name: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha1(f"{type_name}.{name}".encode()).hexdigest()[:8]
+def _index_name(type_name: str, name: str, expr: str) -> str:
+    digest = hashlib.sha1(f"{type_name}.{name}:{expr}".encode()).hexdigest()[:8]
     return f"wf_{type_name.lower()[:20]}_{name.lower()[:20]}_{digest}"
 
 
