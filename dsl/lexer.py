@@ -141,7 +141,8 @@ class Scanner:
 
 
 class LarkLexer(Lexer):
-    """The scanner as Lark's lexer, so that `Lark.parse` works too (the parser does not use it)."""
+    """The scanner behind Lark's lexer interface: Lark wants a lexer to build the parser, and this
+    one keeps it from building its own (the parser module drives `Scanner` directly)."""
 
     __future_interface__ = 2
 

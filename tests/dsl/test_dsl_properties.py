@@ -22,7 +22,7 @@ PIECES = [
     *['"a {x} b"', '"""\n  t\n"""', "1", "2.5", "1_0", "==", "!="],
 ]
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(text: str) -> ParseResult:

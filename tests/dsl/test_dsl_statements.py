@@ -242,3 +242,9 @@ def test_return_takes_an_object() -> None:
 def test_return_object_may_span_lines() -> None:
     s = stmt("return {\n    a: 1,\n    b: [\n      2,\n    ],\n  }")
     assert isinstance(s, ast.Return) and isinstance(s.value, ast.ObjectLit) and len(s.value.entries) == 2
+
+
+def test_binding_a_bare_name_is_an_action_for_the_compiler_to_judge() -> None:
+    # `x = y` is syntactically the action `y`; the compiler, which knows the actions,
+    # says "no action y" and suggests `let x = y` (SPEC §2.8)
+    assert stmt("x = y") == action("y", bind="x")
