@@ -69,6 +69,10 @@ class Access:
 
         return visible
 
+    def allows(self, thing: Thing, grant: str) -> bool:
+        """Whether a rule that holds for `thing` grants `grant` ("search", "change", "delete")."""
+        return any(getattr(r.info, grant) and Q.matches(r.cond, thing) for r in self.rules)
+
     def hidden(self, thing: Thing) -> frozenset[str] | None:
         """The fields this run may not view, or None when no rule lets it see the thing at all."""
         holding = [r.info for r in self.rules if Q.matches(r.cond, thing)]

@@ -275,6 +275,14 @@ class Store:
             return None
         return await access_for(self.app, type_name, run, self.services)
 
+    async def allowed(self, thing: Thing, grant: str, run: RunInfo | None) -> bool:
+        """Whether `run` may `grant` ("change" or "delete") this thing through the Data API (SPEC
+        §2.3). `thing` must be as stored (loaded with `run=None`): rules test every field."""
+        if grant not in ("search", "change", "delete"):
+            raise ValueError(f"unknown grant {grant!r}")
+        access = await self.access(thing.type, run)
+        return access is None or access.allows(thing, grant)
+
     @staticmethod
     def seen(thing: Thing, access: Access | None) -> Thing | None:
         """`thing` as a run under `access` sees it: None when no rule lets it see the thing, hidden

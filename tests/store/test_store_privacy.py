@@ -26,6 +26,11 @@ type Secret {
   code: text
 }
 
+type Item {
+  owner: User
+  open: boolean = false
+}
+
 privacy Order {
   rule mine when this.owner == current_user {
     view all
@@ -37,6 +42,17 @@ privacy Order {
   }
   everyone {
     view title
+  }
+}
+
+privacy Item {
+  rule mine when this.owner == current_user {
+    view all
+    change
+  }
+  rule editors when this.open {
+    view all
+    delete
   }
 }
 
@@ -150,3 +166,15 @@ async def test_writes_are_not_blocked_but_results_are_masked(open_store: OpenSto
         assert stored is not None and stored.data["note"] == "by bob"
         secret = await store.create("Secret", {"code": "x"}, run=as_user(ann))
         assert secret.id and secret.data == {} and secret.hidden == frozenset({"code"})
+
+
+async def test_change_and_delete_grants_for_the_data_api(open_store: OpenStore) -> None:
+    async with open_store(APP) as store:
+        ann, bob, _ = await seed(store)
+        item = await store.create("Item", {"owner": ann})
+        assert await store.allowed(item, "change", as_user(ann))
+        assert not await store.allowed(item, "delete", as_user(ann))
+        assert not await store.allowed(item, "change", as_user(bob))
+        opened = await store.change(item, {"open": True})
+        assert await store.allowed(opened, "delete", as_user(bob))
+        assert await store.allowed(opened, "delete", None)  # admin
