@@ -31,6 +31,7 @@ class RunRecord:
     logs: list[dict[str, Any]] = field(default_factory=list)
     scheduled: list[str] = field(default_factory=list)  # ids released to the queue
     scheduled_count: int = 0  # how many; a large list form keeps only the first ids
+    attempt: int = 1  # a background run retried (@retry, or after a crash) keeps its id: the attempt
 
     @property
     def ok(self) -> bool:
@@ -55,4 +56,5 @@ class RunRecord:
             "logs": self.logs,
             "scheduled": self.scheduled,
             "scheduled_count": self.scheduled_count,
+            "attempt": self.attempt,
         }

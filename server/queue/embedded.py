@@ -101,7 +101,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl and setpgrp
+            preexec_fn=_die_with_parent,  # only prctl and setpgrp between fork and exec
             env=env,
             cwd=self.folder,
         )

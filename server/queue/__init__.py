@@ -1,0 +1,208 @@
+"""Background runs: the durable queue of scheduled runs, the worker, recurring events and database
+triggers, on Redis (an embedded one unless `WF_REDIS_URL` is set).
+
+    bg = await Background.start(app, store)          # in `wf serve`, inside the running loop
+    services.scheduler, services.journal = bg.scheduler, bg.journal
+    ...
+    await bg.stop()
+
+Modules: `embedded` (the Redis server under .wf/), `scripts` (the Lua operations and the key
+layout), `queue` (submit, claim, acknowledge, cancel, list), `journal` (the durable run journal),
+`scheduler` (core's Scheduler, with @debounce), `worker` (runs due runs, saves their records),
+`recurring` (every … run), `triggers` (on create/change/delete … run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from wfkit.core import values as V
+from wfkit.core.app import App
+from wfkit.core.services import Services
+
+from .embedded import EmbeddedRedis
+from .journal import RedisJournal
+from .queue import Queue, from_ms
+from .recurring import Ticker
+from .scheduler import QueueScheduler
+from .triggers import TriggerListener
+from .worker import Worker, WorkerSettings
+
+__all__ = ["Background", "EmbeddedRedis", "Queue", "RedisJournal", "Worker", "WorkerSettings", "connect"]
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else None
+
+
+async def connect(
+    redis_url: str | None = None, data_dir: Path = Path(".wf"), *, port: int | None = None
+) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
+    """A client for `redis_url`, else `WF_REDIS_URL`, else the embedded Redis under `data_dir`
+    (started here unless another process of the project runs it; `port`, or `WF_REDIS_PORT`: a TCP
+    port on 127.0.0.1 as well)."""
+    url = redis_url or os.environ.get("WF_REDIS_URL") or None
+    embedded = None
+    if url is None:
+        if port is None:
+            port = int(os.environ.get("WF_REDIS_PORT") or 0)
+        embedded = EmbeddedRedis(data_dir / "redis", port=port)
+        await asyncio.to_thread(embedded.start)
+        url = embedded.url
+    client: aioredis.Redis = aioredis.from_url(url)  # type: ignore[no-untyped-call]
+    try:
+        await client.ping()
+    except Exception:
+        await client.aclose()
+        if embedded is not None:
+            embedded.stop()
+        raise
+    return client, embedded
+
+
+class Background:
+    """The queue as `wf serve` and `wf worker` use it. Build it with `await Background.start(…)`."""
+
+    def __init__(
+        self,
+        app: App,
+        store: Any,
+        redis: aioredis.Redis,
+        embedded: EmbeddedRedis | None,
+        *,
+        prefix: str = "wf",
+        services: Services | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.redis: Any = redis
+        self.embedded = embedded
+        self.queue = Queue(redis, prefix)
+        self.journal = RedisJournal(redis, prefix)
+        self.services = services or _services(store)
+        self.scheduler = QueueScheduler(app, self.queue, self.services)
+        self.services.scheduler = self.scheduler
+        self.services.journal = self.journal
+        self.listener = TriggerListener(app, self.services, self.scheduler.submit)
+        self.ticker = Ticker(app, self.queue, self.services)
+        self.worker: Worker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._paused = False
+
+    @classmethod
+    async def start(
+        cls,
+        app: App,
+        store: Any,
+        *,
+        redis_url: str | None = None,
+        data_dir: Path = Path(".wf"),
+        worker: bool = True,
+        redis_port: int | None = None,
+        prefix: str = "wf",
+        services: Services | None = None,
+        settings: WorkerSettings | None = None,
+        recurring: bool = True,
+    ) -> Background:
+        """Connect (or start the embedded Redis), listen to the store for database triggers, start
+        the recurring-event ticker and, with `worker`, a worker in this loop. `services`: those the
+        worker's runs use (its scheduler and journal are set to the queue's)."""
+        redis, embedded = await connect(redis_url, data_dir, port=redis_port)
+        bg = cls(app, store, redis, embedded, prefix=prefix, services=services)
+        store.listeners.append(bg.listener)
+        if recurring:
+            bg.ticker.start()
+        if worker:
+            bg.worker = Worker(app, bg.services, bg.queue, bg.journal, settings or settings_from_env())
+            bg._worker_task = bg.worker.start()
+        bg._paused = await bg.queue.is_paused()
+        return bg
+
+    async def stop(self) -> None:
+        """Stop the worker (running runs get its grace period), the ticker, the listener; close Redis."""
+        with contextlib.suppress(ValueError):
+            self.store.listeners.remove(self.listener)
+        await self.ticker.stop()
+        if self.worker is not None and self._worker_task is not None:
+            await self.worker.close()
+            await self._worker_task
+            self._worker_task = None
+        await self.redis.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+
+    async def wait(self) -> None:
+        """Until the worker stops (`wf worker`)."""
+        if self._worker_task is not None:
+            await self._worker_task
+
+    # ------------------------------------------------------------------ operating
+
+    async def list_scheduled(self, workflow: str | None = None, *, limit: int = 1_000) -> list[dict[str, Any]]:
+        """Runs not started yet, earliest first: id, workflow, run_at (ISO 8601), args (redacted)."""
+        return [
+            {
+                "id": p["id"],
+                "workflow": p["workflow"],
+                "run_at": V.iso(from_ms(p["run_at"])),
+                "args": V.redact(p["args"]),
+            }
+            for p in await self.queue.pending(workflow, limit)
+        ]
+
+    async def cancel(self, ids: list[str] | tuple[str, ...]) -> int:
+        return await self.queue.cancel(list(ids))
+
+    async def cancel_workflow(self, name: str) -> int:
+        return await self.queue.cancel_members(await self.queue.members(name))
+
+    async def pause(self) -> None:
+        await self.queue.pause()
+        self._paused = True
+        if self.worker is not None:
+            self.worker.paused = True
+
+    async def resume(self) -> None:
+        await self.queue.resume()
+        self._paused = False
+        if self.worker is not None:
+            self.worker.paused = False
+
+    @property
+    def paused(self) -> bool:
+        if self.worker is not None:
+            return self.worker.paused
+        return self._paused
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
+        except Exception:
+            return False
+
+
+def _services(store: Any) -> Services:
+    from wfkit.plugins.manager import get_registry
+
+    return Services(store=store, hooks=get_registry())
+
+
+def settings_from_env() -> WorkerSettings:
+    """Worker settings, with `WF_WORKER_CONCURRENCY`, `WF_QUEUE_LEASE` (s), `WF_QUEUE_POLL` (s)."""
+    s = WorkerSettings()
+    jobs = os.environ.get("WF_WORKER_CONCURRENCY", "").strip()
+    if jobs:
+        s.max_jobs = max(1, int(jobs))
+    lease = _env_float("WF_QUEUE_LEASE")
+    if lease is not None:
+        s.lease = max(0.5, lease)
+    poll = _env_float("WF_QUEUE_POLL")
+    if poll is not None:
+        s.poll_delay = max(0.001, poll)
+    return s
