@@ -210,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="installed plugins and the actions and functions each provides")
     p.add_argument("--json", action="store_true", help="as JSON")
     p.set_defaults(func=cmd_plugins)
+
+    from .cli_queue import add_commands as add_queue_commands
+
+    add_queue_commands(sub)
     return parser
 
 

@@ -33,7 +33,17 @@ from .scheduler import QueueScheduler
 from .triggers import TriggerListener
 from .worker import Worker, WorkerSettings
 
-__all__ = ["Background", "EmbeddedRedis", "Queue", "RedisJournal", "Worker", "WorkerSettings", "connect"]
+__all__ = [
+    "Background",
+    "EmbeddedRedis",
+    "Queue",
+    "RedisJournal",
+    "Worker",
+    "WorkerSettings",
+    "connect",
+    "from_ms",
+    "settings_from_env",
+]
 
 
 def _env_float(name: str) -> float | None:

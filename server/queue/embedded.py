@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import IO
 from wfkit.core.errors import ConfigError
 
 START_TIMEOUT_S = 10.0
+MAX_SOCKET_PATH = 100
 
 
 def _executable() -> str:
@@ -55,7 +58,11 @@ class EmbeddedRedis:
 
     @property
     def socket(self) -> Path:
-        return self.folder / "redis.sock"
+        path = (self.folder / "redis.sock").resolve()
+        if len(str(path)) > MAX_SOCKET_PATH:  # unix socket paths are short (108 bytes on Linux)
+            digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"wfkit-redis-{digest}.sock"
+        return path
 
     @property
     def url(self) -> str:
@@ -81,7 +88,7 @@ class EmbeddedRedis:
             "\n".join(
                 [
                     f"dir {self.folder.resolve()}",
-                    f"unixsocket {self.socket.resolve()}",
+                    f"unixsocket {self.socket}",
                     "unixsocketperm 700",
                     f"port {self.port}",
                     "bind 127.0.0.1",
