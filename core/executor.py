@@ -78,7 +78,9 @@ class Executor:
         self.services = services or Services()
         hooks = self.services.hooks
         self._pending_hooks: set[asyncio.Future[Any]] = set()  # step events still being handled
-        self._step_hook = hooks is not None and hooks.has_listeners("step_finished")
+        events = ("run_started", "step_finished", "run_finished")
+        self._listening = {e: hooks is not None and hooks.has_listeners(e) for e in events}
+        self._step_hook = self._listening["step_finished"]
         self._dispatch: dict[type[Step], Callable[[Any, Frame], Awaitable[None]]] = {
             LetStep: self._let,
             ActionStep: self._action,
@@ -105,9 +107,14 @@ class Executor:
         run_id: str | None = None,
         chain: int = 1,
         trigger: str = "cli",
+        durable: bool = True,
     ) -> RunRecord:
         """Run `workflow` with converted arguments; never raises for the run's own failures —
-        the record says `failed`, with the message and the line."""
+        the record says `failed`, with the message and the line.
+
+        `durable`: journal finished actions in the services' journal, so that running the same
+        `run_id` again resumes where it failed. A run nobody will resume (an HTTP call without
+        `@retry`) keeps its journal in memory and saves the round trips."""
         wf = self.app.workflows[workflow] if isinstance(workflow, str) else workflow
         run = RunInfo(
             id=run_id or new_id(),
@@ -130,11 +137,14 @@ class Executor:
         state = RunState(record)
         frame = Frame({}, run, self.services, state, request)
         started = perf_counter()
-        await self._notify("run_started", run=run)
+        if self._listening["run_started"]:
+            await self._notify("run_started", run=run)
         try:
             frame.vars = await self.bind_params(wf, args, frame)
             record.params = V.redact(frame.vars)  # what the run saw, defaults included
-            state.journal = await self.services.journal.load(run.id)
+            state.durable = durable
+            if durable and run_id is not None:  # a new run has nothing journaled yet
+                state.journal = await self.services.journal.load(run.id)
             async with asyncio.timeout(wf.flow.timeout.total_seconds()):
                 await self.block(wf.body, frame)
             record.response = {}
@@ -162,9 +172,10 @@ class Executor:
             record.response = None
         record.finished_at = V.now()
         record.duration_ms = round((perf_counter() - started) * 1000, 3)
-        if record.status == "success":
+        if record.status == "success" and state.durable and (state.journal or run_id is not None):
             await self.services.journal.forget(run.id)
-        await self._notify("run_finished", run=run, record=record.to_json())
+        if self._listening["run_finished"]:
+            await self._notify("run_finished", run=run, record=record.to_json())
         return record
 
     async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
@@ -336,8 +347,10 @@ class Executor:
                     services=self.services.extra,
                 )
                 result = await s.spec.run(ctx, target, args)
-                await self.services.journal.save(f.run.id, key, J.encode(result))
-                journal[key] = J.encode(result)
+                encoded = J.encode(result)
+                if f.state.durable:
+                    await self.services.journal.save(f.run.id, key, encoded)
+                journal[key] = encoded
                 status = "ran"
         except Exception as e:  # an action's own failure, or any bug of a plugin's: the run fails here
             raise self._fail_at(s, f, t0, e) from None

@@ -22,6 +22,7 @@ class RunState:
     cancels: list[str] = field(default_factory=list)  # likewise
     secrets: set[str] = field(default_factory=set)  # values to scrub from logs and errors
     journal: dict[str, Any] = field(default_factory=dict)  # results of finished actions, by path
+    durable: bool = True  # the journal is also kept in the services' journal (for resuming)
     depth: int = 0  # `call` nesting
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -9,11 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+_PROCESS = secrets.token_hex(6)  # this process's share of an id: unique across processes and machines
+_counter = itertools.count()
+
 
 def new_id() -> str:
     """A run id: 32 hex digits, sortable by creation time (milliseconds first, as UUIDv7 does),
-    unique across machines (80 random bits)."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    then 48 random bits drawn once per process and a per-process counter (cheaper than asking
+    the OS for randomness on every run)."""
+    return f"{time.time_ns() // 1_000_000:012x}{_PROCESS}{next(_counter) & 0xFFFFFFFF:08x}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ duration `timedelta`, object (JSON), list `list`, thing `Thing`, empty `None`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ SECRET_WORDS = ("password", "secret", "token", "key")
 REDACTED = "[redacted]"
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     low = name.lower()
     return any(w in low for w in SECRET_WORDS)

@@ -50,7 +50,7 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     server.config.MOTD = False
     server.config.REAL_IP_HEADER = None
     server.ctx.compiled = compiled
-    server.ctx.data_dir = Path(os.environ.get("WF_DATA_DIR", ".wf"))
+    server.ctx.data_dir = Path(os.environ.get("WF_DATA_DIR", ".wf")).resolve()
     server.blueprint(wf_api.bp)
     server.blueprint(data_api.bp)
     server.blueprint(meta_api.bp)

@@ -101,7 +101,14 @@ async def run_with_retries(
     run_id = None
     for attempt in range(wf.flow.retry_attempts + 1):
         record = await st.executor.run(
-            wf, args, user=caller.user, admin=caller.admin, request=request, trigger="http", run_id=run_id
+            wf,
+            args,
+            user=caller.user,
+            admin=caller.admin,
+            request=request,
+            trigger="http",
+            run_id=run_id,
+            durable=wf.flow.retry_attempts > 0,  # only a retried call is ever resumed
         )
         run_id = record.id
         if record.status == "success" or not retryable(record, wf) or attempt == wf.flow.retry_attempts:

@@ -91,7 +91,7 @@ class RunRow(Model):
 
     class Meta:
         table = "runs"
-        indexes = (("workflow", "started_at"), ("status", "started_at"), ("started_at",))
+        indexes = (("workflow", "started_at"), ("started_at",))
 
 
 class IdempotencyRow(Model):

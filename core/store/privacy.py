@@ -87,10 +87,6 @@ class Access:
             return None
         return frozenset(f for f in self.fields if f not in shown)
 
-    def grants(self, thing: Thing, grant: str) -> bool:
-        """Whether a rule that holds for `thing` grants `change` or `delete` (the Data API's writes)."""
-        return any(getattr(r.info, grant) and Q.matches(r.cond, thing) for r in self.rules)
-
 
 async def access_for(app: App, type_name: str, run: RunInfo | None, services: Services) -> Access | None:
     """The rules of `type_name` for `run`; None when privacy does not apply (no rules, admin runs

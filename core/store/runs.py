@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from ..runs import RunRecord
 from .codec import iso
@@ -17,32 +15,25 @@ if TYPE_CHECKING:
 MAX_LIST = 500
 
 
-async def save_run(store: Store, record: RunRecord, *, on: BaseDBAsyncClient | None = None) -> None:
-    """Insert or update the record of one run (a retried run keeps its id, so it is updated);
-    `on` a transaction to save many at once."""
+async def save_runs(store: Store, records: list[RunRecord]) -> None:
+    """Insert or update run records, all in one statement (a retried run keeps its id, so its
+    record is updated)."""
+    if not records:
+        return
     d = store.dialect
     cast = "::jsonb" if d.name == "postgres" else ""
-    data = orjson.dumps(record.to_json()).decode()
-    values = [record.workflow, record.status, record.trigger, iso(record.started_at), record.duration_ms, data]
-    updated = await store.execute(
-        f'UPDATE "runs" SET "workflow" = {d.param(1)}, "status" = {d.param(2)}, "trigger" = {d.param(3)}, '
-        f'"started_at" = {d.param(4)}, "duration_ms" = {d.param(5)}, "record" = {d.param(6)}{cast} '
-        f'WHERE "id" = {d.param(7)}',
-        [*values, record.id],
-        on=on,
+    ps = [d.param(i) for i in range(1, 8)]
+    sql = (
+        'INSERT INTO "runs" ("id", "workflow", "status", "trigger", "started_at", "duration_ms", "record") '
+        f"VALUES ({', '.join(ps[:6])}, {ps[6]}{cast}) "
+        'ON CONFLICT ("id") DO UPDATE SET "status" = excluded."status", "duration_ms" = excluded."duration_ms", '
+        '"record" = excluded."record"'
     )
-    if updated:
-        return
-    try:
-        await store.execute(
-            'INSERT INTO "runs" ("workflow", "status", "trigger", "started_at", "duration_ms", "record", "id") '
-            f"VALUES ({d.param(1)}, {d.param(2)}, {d.param(3)}, {d.param(4)}, {d.param(5)}, {d.param(6)}{cast}, "
-            f"{d.param(7)})",
-            [*values, record.id],
-            on=on,
-        )
-    except IntegrityError:  # saved meanwhile by another attempt of the same run: keep the newest
-        await save_run(store, record, on=on)
+    rows = [
+        [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, orjson.dumps(r.to_json()).decode()]
+        for r in records
+    ]
+    await store.db.execute_many(sql, rows)
 
 
 def _record(raw: Any) -> dict[str, Any]:

@@ -128,6 +128,10 @@ class Store:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         elif not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
             raise ConfigError(f"WF_DATABASE_URL must start with sqlite:// or postgres://, got {url.split(':')[0]}://…")
+        if url.startswith("sqlite://") and "synchronous=" not in url:
+            # WAL (tortoise's default) with synchronous=NORMAL: a commit survives a crash of the
+            # process, and costs no fsync of its own (SQLite's recommended pairing)
+            url += ("&" if "?" in url else "?") + "synchronous=NORMAL"
         ctx = TortoiseContext()
         try:
             with ctx:
@@ -724,8 +728,11 @@ class Store:
 
     # ------------------------------------------------------------------ run records
 
-    async def save_run(self, record: RunRecord, *, on: BaseDBAsyncClient | None = None) -> None:
-        await R.save_run(self, record, on=on)
+    async def save_runs(self, records: list[RunRecord]) -> None:
+        await R.save_runs(self, records)
+
+    async def save_run(self, record: RunRecord) -> None:
+        await R.save_runs(self, [record])
 
     async def list_runs(
         self, *, workflow: str | None = None, status: str | None = None, limit: int = 50

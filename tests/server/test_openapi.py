@@ -73,7 +73,8 @@ def test_fuzzing_the_api_finds_no_server_error(served: Served) -> None:
             response = case.call(base_url=served.url, headers=auth if with_token else {})
             statuses.append(response.status_code)
             if response.status_code >= 500:
-                failures.append(f"{op.method.upper()} {op.path}: {response.status_code} {response.text[:200]}")
+                where = f"{case.operation.method.upper()} {case.operation.path}"
+                failures.append(f"{where}: {response.status_code} {response.text[:200]}")
             assert response.status_code < 500
 
         check()
