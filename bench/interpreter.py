@@ -51,7 +51,7 @@ def generated_app(workflows: int) -> str:
     for i in range(workflows):
         nxt = f"w{i + 1}" if i + 1 < workflows else "w0"
         parts.append(
-            f"@exposed\nworkflow w{i}(n: number, label: text = \"x\", items: list of number?) {{\n"
+            f'@exposed\nworkflow w{i}(n: number, label: text = "x", items: list of number?) {{\n'
             f"  let total = n * {i} + count(items)\n"
             f'  log "w{i} {{label}} {{total}}" when total > 10\n'
             f"  if total > 100 {{\n    schedule {nxt}(n: total - 1) in 1 minute\n  }}\n"
