@@ -11,6 +11,13 @@ type checks, privacy lookup), the store's SQL. The bare side is tortoise's model
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py would hide the standard library's `http` from this script's imports: leave the
+# bench folder off sys.path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import asyncio
 import os
