@@ -43,6 +43,7 @@ class SlowHTTP:
         self.inflight: dict[str, int] = {}
         self.max_inflight: dict[str, int] = {}
         self.starts: dict[str, list[float]] = {}
+        self.delays: dict[str, float] = {}  # per path, instead of the query's delay
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -67,6 +68,7 @@ class SlowHTTP:
             target = line.split(" ")[1]
             path, _, query = target.partition("?")
             delay = float(dict(p.split("=") for p in query.split("&") if "=" in p).get("delay", "0"))
+            delay = self.delays.get(path, delay)
             self.hits[path] = self.hits.get(path, 0) + 1
             self.starts.setdefault(path, []).append(time.monotonic())
             self.inflight[path] = self.inflight.get(path, 0) + 1

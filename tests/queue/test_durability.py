@@ -1,0 +1,204 @@
+"""Durability with real processes: `wf worker` killed with SIGKILL mid-run (the run is retried and
+resumes from its journal), the process that owns the embedded Redis killed (runs survive in the
+append-only file), two workers sharing the queue (no run twice). All on 127.0.0.1 / unix sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from queue_helpers import eventually, slow_http
+from wfkit.core import values as V
+from wfkit.core.scheduler import ScheduledRun, new_id
+from wfkit.core.store import Store
+from wfkit.core.testing import compile_source
+from wfkit.server.queue import EmbeddedRedis, Queue
+
+APP = """
+type Hit {
+  n: number
+}
+workflow job(a: text, slow: text) {
+  http_request(method: "GET", url: a)
+  http_request(method: "GET", url: slow)
+  log "done"
+}
+workflow hit(n: number) {
+  create Hit(n: n)
+}
+"""
+
+
+class Workers:
+    """`wf worker` subprocesses in one folder, killed at the end of the test whatever happens."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.env = env
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = open(self.folder / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wfkit.server.cli", "worker", "app.wf"],
+            cwd=self.folder,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def logs(self) -> str:
+        return "\n".join(f.read_text(errors="replace") for f in sorted(self.folder.glob("worker-*.log")))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "app.wf").write_text(APP)
+    return tmp_path
+
+
+@pytest.fixture
+def workers(folder: Path) -> Iterator[Workers]:
+    env = dict(os.environ)
+    env.pop("WF_REDIS_URL", None)
+    env.update(WF_DATABASE_URL=f"sqlite://{folder / 'data.sqlite3'}", WF_QUEUE_LEASE="1", WF_QUEUE_POLL="0.01")
+    w = Workers(folder, env)
+    try:
+        yield w
+    finally:
+        w.stop_all()
+
+
+@pytest.fixture
+def redis_server(folder: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(folder / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _queue(url: str) -> Queue:
+    return Queue(aioredis.from_url(url))  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+async def store(folder: Path) -> AsyncIterator[Store]:
+    s = await Store.open(f"sqlite://{folder / 'data.sqlite3'}", compile_source(APP))
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def _runs(store: Store, workflow: str) -> list[dict[str, object]]:
+    return await store.list_runs(workflow=workflow, limit=500)
+
+
+async def test_a_run_interrupted_by_kill_9_is_retried_and_resumes(
+    workers: Workers, redis_server: EmbeddedRedis, store: Store
+) -> None:
+    workers.env["WF_REDIS_URL"] = redis_server.url
+    q = await _queue(redis_server.url)
+    async with slow_http() as http:
+        http.delays["/slow"] = 60.0
+        first = workers.start()
+        run = ScheduledRun(new_id(), "job", {"a": http.url("a"), "slow": http.url("slow")}, V.now())
+        await q.submit([run])
+
+        async def in_slow() -> bool:
+            return http.hits.get("/slow", 0) == 1
+
+        await eventually(in_slow, 30, "the worker to reach the slow call")
+        workers.kill(first)
+        http.delays["/slow"] = 0.0
+        workers.start()
+
+        async def finished() -> bool:
+            return await store.get_run(run.id) is not None
+
+        await eventually(finished, 30, f"the retried run; logs:\n{workers.logs()}")
+        record = await store.get_run(run.id)
+        assert record is not None and record["status"] == "success", record
+        assert http.hits == {"/a": 1, "/slow": 2}  # the finished call was not made again
+        assert [s["status"] for s in record["steps"]][:2] == ["replayed", "ran"]
+    await q.redis.aclose()
+
+
+async def test_runs_survive_kill_9_of_the_process_owning_the_embedded_redis(
+    workers: Workers, folder: Path, store: Store
+) -> None:
+    owner = workers.start()  # no WF_REDIS_URL: it starts the embedded Redis under .wf/redis
+    socket = EmbeddedRedis(folder / ".wf" / "redis").socket
+
+    async def up() -> bool:
+        return socket.exists()
+
+    await eventually(up, 30, "the embedded Redis")
+    q = await _queue(f"unix://{socket}")
+    due = V.now() + timedelta(seconds=3)
+    runs = [ScheduledRun(new_id(), "hit", {"n": n}, due) for n in range(20)]
+    await q.submit(runs)
+    await q.redis.aclose()
+    workers.kill(owner)  # its Redis gets SIGTERM (it dies with its parent), writes its AOF, stops
+
+    deadline = time.monotonic() + 10
+    while socket.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not socket.exists(), "the embedded Redis outlived the process that started it"
+    workers.start()  # a new Redis from the append-only file, and a worker
+
+    async def all_ran() -> bool:
+        return len(await _runs(store, "hit")) == 20
+
+    await eventually(all_ran, 40, f"20 runs after the restart; logs:\n{workers.logs()}")
+    assert {r["id"] for r in await _runs(store, "hit")} == {r.id for r in runs}
+    hits = await store.search("Hit")
+    assert sorted(h.data["n"] for h in hits) == list(range(20))
+
+
+async def test_two_workers_share_the_runs_and_none_runs_twice(
+    workers: Workers, redis_server: EmbeddedRedis, store: Store
+) -> None:
+    workers.env["WF_REDIS_URL"] = redis_server.url
+    workers.start()
+    workers.start()
+    q = await _queue(redis_server.url)
+    due = V.now() + timedelta(seconds=2)
+    runs = [ScheduledRun(new_id(), "hit", {"n": n}, due + timedelta(milliseconds=n)) for n in range(300)]
+    await q.submit(runs)
+    await q.redis.aclose()
+
+    async def all_ran() -> bool:
+        return len(await _runs(store, "hit")) == 300
+
+    await eventually(all_ran, 60, f"300 runs; logs:\n{workers.logs()}")
+    hits = await store.search("Hit", limit=1000)
+    assert sorted(h.data["n"] for h in hits) == list(range(300))

@@ -1,0 +1,132 @@
+"""Flow control for background runs: @retry (backoff, attempts, resuming the journal),
+@concurrency per key, @rate_limit (excess waits, nothing dropped), @debounce (last arguments)."""
+
+from __future__ import annotations
+
+from queue_helpers import Start, eventually, fast_settings, runs_of, slow_http
+from wfkit.core.executor import Executor
+
+
+async def test_retry_tries_again_with_the_journal_and_stops_after_the_attempts(start_bg: Start) -> None:
+    src = """
+type Switch {
+  on: boolean = false
+}
+@retry(attempts: 3, backoff: 0.05 seconds)
+workflow flaky(url: text) {
+  http_request(method: "GET", url: url)
+  let s = search Switch where on == true
+  fail "not yet" when count(s) == 0
+}
+@retry(attempts: 3, backoff: 0.02 seconds)
+workflow hopeless() {
+  fail "never"
+}
+workflow start(url: text) {
+  schedule flaky(url: url)
+  schedule hopeless()
+}
+"""
+    async with slow_http() as http:
+        bg = await start_bg(src)
+        await Executor(bg.app, bg.services).run("start", {"url": http.url("once")}, admin=True)
+
+        async def hopeless_done() -> bool:
+            rows = await runs_of(bg, "hopeless")
+            return bool(rows) and (await bg.store.get_run(rows[0]["id"]))["attempt"] == 3
+
+        await eventually(hopeless_done, what="three attempts")
+        (row,) = await runs_of(bg, "hopeless")
+        assert row["status"] == "failed"
+        assert await bg.list_scheduled("hopeless") == []
+
+        async def flaky_failed_once() -> bool:
+            return bool(await runs_of(bg, "flaky", "failed"))
+
+        await eventually(flaky_failed_once)
+        await bg.store.create("Switch", {"on": True})
+
+        async def flaky_ok() -> bool:
+            return bool(await runs_of(bg, "flaky", "success"))
+
+        await eventually(flaky_ok)
+        (row,) = await runs_of(bg, "flaky")
+        full = await bg.store.get_run(row["id"])
+        assert full["attempt"] in (2, 3)
+        assert http.hits["/once"] == 1  # the action that succeeded is replayed from the journal, not redone
+
+
+async def test_concurrency_limit_per_key(start_bg: Start) -> None:
+    src = """
+@concurrency(limit: 1, key: who)
+workflow hit(url: text, who: text) {
+  http_request(method: "GET", url: url)
+}
+workflow fan(a: text, b: text) {
+  schedule hit(url: a, who: "a") for each i in [1, 2, 3]
+  schedule hit(url: b, who: "b") for each i in [1, 2, 3]
+}
+"""
+    async with slow_http() as http:
+        bg = await start_bg(src)
+        await Executor(bg.app, bg.services).run("fan", {"a": http.url("a", 0.1), "b": http.url("b", 0.1)}, admin=True)
+
+        async def all_done() -> bool:
+            return len(await runs_of(bg, "hit", "success")) == 6
+
+        await eventually(all_done)
+        assert http.max_inflight == {"/a": 1, "/b": 1}
+        assert http.hits == {"/a": 3, "/b": 3}
+
+
+async def test_rate_limit_delays_excess_runs_and_drops_none(start_bg: Start) -> None:
+    src = """
+@rate_limit(4 per second)
+workflow hit(url: text) {
+  http_request(method: "GET", url: url)
+}
+workflow fan(url: text) {
+  schedule hit(url: url) for each i in [1, 2, 3, 4, 5, 6, 7, 8]
+}
+"""
+    async with slow_http() as http:
+        bg = await start_bg(src, settings=fast_settings())
+        await Executor(bg.app, bg.services).run("fan", {"url": http.url("r")}, admin=True)
+
+        async def all_done() -> bool:
+            return len(await runs_of(bg, "hit", "success")) == 8
+
+        await eventually(all_done)
+        starts = sorted(http.starts["/r"])
+        # a burst of 4 may start at once; the other 4 wait their turn, 0.25 s apart (a lower bound)
+        assert starts[-1] - starts[0] >= 0.9
+
+
+async def test_debounce_makes_one_run_with_the_last_arguments(start_bg: Start) -> None:
+    src = """
+@debounce(0.3 seconds, key: group)
+workflow settle(group: text, n: number) {
+  log "{group} {n}"
+}
+workflow burst() {
+  schedule settle(group: "x", n: 1)
+  schedule settle(group: "x", n: 2)
+  schedule settle(group: "y", n: 1)
+}
+workflow more() {
+  schedule settle(group: "x", n: 3)
+}
+"""
+    bg = await start_bg(src)
+    ex = Executor(bg.app, bg.services)
+    await ex.run("burst", {}, admin=True)
+    await ex.run("more", {}, admin=True)
+
+    async def settled() -> bool:
+        return len(await runs_of(bg, "settle")) == 2 and not await bg.list_scheduled()
+
+    await eventually(settled)
+    logs = []
+    for row in await runs_of(bg, "settle"):
+        logs += [entry["message"] for entry in (await bg.store.get_run(row["id"]))["logs"]]
+    assert sorted(logs) == ["x 3", "y 1"]
