@@ -588,15 +588,20 @@ class BodyCompiler:
         else_body = self.block(s.else_body) if s.else_body is not None else None
         return IfStep(**base, branches=branches, else_body=else_body)
 
-    def _ForEach(self, s: A.ForEach) -> Step:
-        base = self.step_base(s, "for_each")
-        it = self.values.compile(s.iterable)
+    def loop_list(self, e: A.Expr, var: str) -> CExpr:
+        """The list a `for each` walks; `var` is bound to its item type."""
+        it = self.values.compile(e)
         item: WfType = ANY
         if isinstance(it.type, ListType):
             item = it.type.item
         elif _known(it.type):
-            self.c.error(s.iterable.span, f"`for each` needs a list, got {it.type}")
-        self.bind(s.var, item)
+            self.c.error(e.span, f"`for each` needs a list, got {it.type}")
+        self.bind(var, item)
+        return it
+
+    def _ForEach(self, s: A.ForEach) -> Step:
+        base = self.step_base(s, "for_each")
+        it = self.loop_list(s.iterable, s.var)
         body = self.block(s.body)
         return ForEachStep(**base, var=s.var, iterable=it, body=body)
 
@@ -692,13 +697,7 @@ class BodyCompiler:
         base = self.step_base(s, "schedule")
         each_list = None
         if s.each_var is not None and s.each_list is not None:
-            each_list = self.values.compile(s.each_list)
-            item: WfType = ANY
-            if isinstance(each_list.type, ListType):
-                item = each_list.type.item
-            elif _known(each_list.type):
-                self.c.error(s.each_list.span, f"`for each` needs a list, got {each_list.type}")
-            self.bind(s.each_var, item)
+            each_list = self.loop_list(s.each_list, s.each_var)
         args = self.c.check_call(s.workflow, s.workflow_span or s.span, s.args, self.scope, "schedule")
         at = self._typed(s.at, DATE, "`at`")
         in_ = self._typed(s.in_, DURATION, "`in`")

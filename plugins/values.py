@@ -6,7 +6,7 @@ Formatting (`to_text`, `to_json`) is `wfkit.core.values`', shared with interpola
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from wfkit.core import values as V
@@ -79,19 +79,13 @@ def key(value: object) -> tuple[Any, ...]:
     return (type(value).__name__, value)
 
 
+ORDERED_KINDS = frozenset({"boolean", "number", "text", "date", "duration"})
+
+
 def kind(value: object) -> str:
     """Which values order against each other: numbers with numbers, texts with texts, …"""
-    if isinstance(value, bool):
-        return "boolean"
-    if is_number(value):
-        return "number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "date"
-    if isinstance(value, timedelta):
-        return "duration"
-    return "other"
+    k = V.type_name(value)
+    return k if k in ORDERED_KINDS else "other"
 
 
 def check_comparable(function: str, values: list[Any]) -> None:

@@ -45,16 +45,26 @@ async def call(request: Request, name: str) -> HTTPResponse:
         status, body = await run_call(st, wf, caller, given)
         return sanic_json(body, status=status, dumps=dumps)
     scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
-    full_key = f"http:{wf.name}:{scope}:{key}"
-    kept = await replies.claim(st.store, full_key, wf.name)
+    return await answer_once(st, wf, f"http:{wf.name}:{scope}:{key}", caller, given, keep_failures=True)
+
+
+async def answer_once(
+    st: ServerState, wf: Workflow, key: str, caller: Caller, given: CallInput, *, keep_failures: bool
+) -> HTTPResponse:
+    """Run the call once for `key`; a repeat gets the first answer again. A failed answer is kept
+    too (`keep_failures`), or given up so that the sender may try again (webhook deliveries)."""
+    kept = await replies.claim(st.store, key, wf.name)
     if kept is not None:
         return sanic_json(kept[1], status=kept[0], dumps=dumps, headers={"Idempotent-Replayed": "true"})
     try:
         status, body = await run_call(st, wf, caller, given)
     except BaseException:
-        await replies.release(st.store, full_key)
+        await replies.release(st.store, key)
         raise
-    await replies.finish(st.store, full_key, status, body)
+    if status >= 400 and not keep_failures:
+        await replies.release(st.store, key)
+    else:
+        await replies.finish(st.store, key, status, body)
     return sanic_json(body, status=status, dumps=dumps)
 
 
@@ -163,17 +173,4 @@ async def deliver_webhook(request: Request, st: ServerState, wf: Workflow) -> HT
     delivery = webhooks.verify(hook.scheme, V.text(secret_value), raw, headers, hook.header)
     given = read_input(request, lenient=True)
     admin = Caller(admin=True)  # the signature authenticates the sender; the run is trusted code
-    full_key = f"webhook:{wf.name}:{delivery}"
-    kept = await replies.claim(st.store, full_key, wf.name)
-    if kept is not None:
-        return sanic_json(kept[1], status=kept[0], dumps=dumps, headers={"Idempotent-Replayed": "true"})
-    try:
-        status, body = await run_call(st, wf, admin, given)
-    except BaseException:
-        await replies.release(st.store, full_key)
-        raise
-    if status >= 400:  # a failed delivery may be sent again and run again
-        await replies.release(st.store, full_key)
-    else:
-        await replies.finish(st.store, full_key, status, body)
-    return sanic_json(body, status=status, dumps=dumps)
+    return await answer_once(st, wf, f"webhook:{wf.name}:{delivery}", admin, given, keep_failures=False)
