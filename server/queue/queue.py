@@ -125,11 +125,10 @@ class Queue:
         batches = [b for b in runs if isinstance(b, ScheduledBatch) and b.count > 0]
         if not singles and not batches:
             return 0
-        pipe = self.redis.pipeline(transaction=False)
         staged = False
         for b in batches:  # the per-item arguments, stored once, before the batch becomes visible
             bkey = self.key("batch", b.id)
-            if b.columns:
+            if b.columns:  # one command per chunk (a pipeline would hold every chunk in memory at once)
                 columns = list(b.columns.values())
                 one = columns[0] if len(columns) == 1 else None
                 for start in range(0, b.count, ROWS_CHUNK):
@@ -138,13 +137,11 @@ class Queue:
                         rows = [orjson.dumps(v) for v in one[start:stop]]
                     else:
                         rows = [orjson.dumps([c[i] for c in columns]) for i in range(start, stop)]
-                    pipe.rpush(bkey + ":rows", *rows)
+                    await self.redis.rpush(bkey + ":rows", *rows)
                     staged = True
             if b.skip:
-                pipe.sadd(bkey + ":skip", *sorted(b.skip))
+                await self.redis.sadd(bkey + ":skip", *sorted(b.skip))
                 staged = True
-        if staged:
-            await pipe.execute()
         added = 0
         first = True
         chunks = [singles[i : i + SUBMIT_CHUNK] for i in range(0, len(singles), SUBMIT_CHUNK)] or [[]]
