@@ -15,6 +15,7 @@ from wfkit.core.app import App
 from wfkit.core.store import database_url
 
 from .app import APP_ENV, create_app
+from .queue.embedded import EmbeddedRedis
 
 
 def _safe_url(url: str) -> str:
@@ -51,22 +52,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app = load(args.app)
     os.environ[APP_ENV] = str(Path(args.app).resolve())
-    queue = "embedded Redis under .wf/" if not os.environ.get("WF_REDIS_URL") else _safe_url(os.environ["WF_REDIS_URL"])
-    banner(app, args.app, args.host, args.port, args.workers, queue)
-    loader = AppLoader(factory=partial(create_app, os.environ[APP_ENV]))
-    server = loader.load()
-    server.prepare(
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=not args.no_access_log,
-        single_process=args.workers == 1,
-        motd=False,
-    )
-    if args.workers == 1:
-        Sanic.serve_single(primary=server)
-    else:
-        Sanic.serve(primary=server, app_loader=loader)
+    embedded = None
+    if os.environ.get("WF_REDIS_URL"):
+        queue = _safe_url(os.environ["WF_REDIS_URL"])
+    else:  # one embedded Redis for every server process, owned (started and stopped) by this one
+        data_dir = Path(os.environ.get("WF_DATA_DIR", ".wf")).resolve()
+        embedded = EmbeddedRedis(data_dir / "redis").start()
+        os.environ["WF_REDIS_URL"] = embedded.url
+        queue = f"embedded Redis under {data_dir / 'redis'} (append-only file on)"
+    try:
+        banner(app, args.app, args.host, args.port, args.workers, queue)
+        loader = AppLoader(factory=partial(create_app, os.environ[APP_ENV]))
+        server = loader.load()
+        server.prepare(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=not args.no_access_log,
+            single_process=args.workers == 1,
+            motd=False,
+        )
+        if args.workers == 1:
+            Sanic.serve_single(primary=server)
+        else:
+            Sanic.serve(primary=server, app_loader=loader)
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
 
 

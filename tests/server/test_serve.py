@@ -1,0 +1,104 @@
+"""`wf serve` as a user starts it: refuses a broken app, serves with several workers, logs access
+unless told not to, and stops within 5 seconds of SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from serving import free_port
+
+APP = """
+@exposed(auth: none)
+workflow ping(n: number = 1) {
+  return { pong: n }
+}
+"""
+
+
+def env() -> dict[str, str]:
+    e = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    e.pop("WF_DATABASE_URL", None)
+    e.pop("WF_REDIS_URL", None)
+    return e
+
+
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wfkit.server.cli", "serve", "app.wf", "--port", str(port), *args],
+            cwd=tmp_path,
+            env=env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            # every worker process up (a signal during Sanic's start-up waits out its ack threshold)
+            ready = workers == 1 or log.read_text().count("Worker ready") >= workers
+            if ready and httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url, log
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("wf serve did not start:\n" + log.read_text())
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("wf serve did not stop within 5 s") from None
+    return time.monotonic() - t0
+
+
+def test_refuses_to_start_on_compile_errors(tmp_path: Path) -> None:
+    (tmp_path / "app.wf").write_text("workflow w() {\n  let x = nope\n  log y\n}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "wfkit.server.cli", "serve", "app.wf", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "app.wf:2:11: unknown name 'nope'" in done.stderr and "app.wf:3:7: unknown name 'y'" in done.stderr
+    assert "2 errors in app.wf: not started" in done.stderr
+
+
+def test_two_workers_serve_and_sigterm_stops_them(tmp_path: Path) -> None:
+    (tmp_path / "app.wf").write_text(APP)
+    proc, url, log = start(tmp_path, "--workers", "2")
+    with httpx.Client(base_url=url, timeout=10) as c:
+        answers = [c.post("/api/1.1/wf/ping", json={"n": i}).json() for i in range(20)]
+    assert answers == [{"status": "success", "response": {"pong": i}} for i in range(20)]
+    assert stop(proc) < 5
+    text = log.read_text()
+    assert "(2 worker processes)" in text and "/api/1.1/wf/ping" in text  # the banner
+    assert "POST http" in text  # access log on by default
+
+
+def test_no_access_log_and_sigint(tmp_path: Path) -> None:
+    (tmp_path / "app.wf").write_text(APP)
+    proc, url, log = start(tmp_path, "--no-access-log")
+    assert httpx.post(url + "/api/1.1/wf/ping", json={}).json()["response"] == {"pong": 1}
+    assert stop(proc, signal.SIGINT) < 5
+    assert "POST http" not in log.read_text()
+    assert (tmp_path / ".wf" / "data.sqlite3").exists()  # the embedded database lives under .wf/
