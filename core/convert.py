@@ -131,7 +131,10 @@ async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, fro
         if not value:
             return None
         value = value[-1]
-    return PRIM[t.name](value)
+    try:
+        return PRIM[t.name](value)
+    except (OverflowError, ValueError):  # 1e308 seconds, and the like: not a value of the type either
+        raise Unconvertible from None
 
 
 async def convert_args(
@@ -165,6 +168,11 @@ async def convert_args(
 
 
 def _show(v: Any) -> str:
-    s = v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
-    s = repr(s) if isinstance(v, str) else s
+    if isinstance(v, str):
+        s = repr(v)
+    else:
+        try:
+            s = orjson.dumps(v, default=str).decode()
+        except TypeError:  # integers beyond 64 bits
+            s = str(v)
     return s if len(s) <= 80 else s[:77] + "..."

@@ -82,6 +82,11 @@ async def test_missing_required_parameter() -> None:
         ({"n": "1", "nums": ["1", "x"]}, "parameter nums of workflow w: expected list of number"),
         ({"n": "1", "api_key": "sk_live_xyz"}, "parameter api_key of workflow w: expected number, got [redacted]"),
         ({"n": "inf"}, "expected number, got 'inf'"),
+        (
+            {"n": "1", "wait": 10**30},
+            "parameter wait of workflow w: expected duration, got 1000000000000000000000000000000",
+        ),
+        ({"n": "1", "wait": "1e300"}, "parameter wait of workflow w: expected duration, got '1e300'"),
     ],
 )
 async def test_invalid_values_name_parameter_type_and_value(raw: dict[str, Any], message: str) -> None:
