@@ -98,8 +98,10 @@ workflow fan(url: text) {
 
         await eventually(all_done)
         starts = sorted(http.starts["/r"])
-        # a burst of 4 may start at once; the other 4 wait their turn, 0.25 s apart (a lower bound)
-        assert starts[-1] - starts[0] >= 0.9
+        # a burst of 4 may start at once; the other 4 wait their turn, 0.25 s apart: about 1 s in all.
+        # Unlimited, all 8 start within milliseconds; the bound leaves room for the first request's
+        # connection set-up, which shortens the span as the HTTP server sees it.
+        assert starts[-1] - starts[0] >= 0.5
 
 
 async def test_debounce_makes_one_run_with_the_last_arguments(start_bg: Start) -> None:
