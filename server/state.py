@@ -30,7 +30,7 @@ class RunRecorder:
         self.interval = interval
         self.pending: list[RunRecord] = []
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._closing = False
 
     def add(self, record: RunRecord) -> None:
         self.pending.append(record)
@@ -38,7 +38,7 @@ class RunRecorder:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.interval)
             await self.flush()
 
@@ -52,8 +52,10 @@ class RunRecorder:
             log.exception("could not save %d run record(s)", len(batch))
 
     async def close(self) -> None:
+        """Stop the loop between two writes (cancelling one half-way would leave its transaction
+        open), then save what is left."""
         if self._task is not None:
-            self._task.cancel()
+            self._closing = True
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -15,25 +15,45 @@ if TYPE_CHECKING:
 MAX_LIST = 500
 
 
+COLUMNS = '"id", "workflow", "status", "trigger", "started_at", "duration_ms", "record"'
+UPSERT = (
+    'ON CONFLICT ("id") DO UPDATE SET "status" = excluded."status", "duration_ms" = excluded."duration_ms", '
+    '"record" = excluded."record"'
+)
+# The whole batch is one bound JSON array that the database expands into rows: one statement and one
+# parameter, so the driver's thread needs Python (and its lock) once per batch, not once per row.
+FROM_JSON = {
+    "sqlite": (
+        f"INSERT INTO \"runs\" ({COLUMNS}) SELECT value ->> '$.id', value ->> '$.workflow', "
+        "value ->> '$.status', value ->> '$.trigger', value ->> '$.started_at', value ->> '$.duration_ms', "
+        "value -> '$.record' FROM json_each(?) WHERE true " + UPSERT
+    ),
+    "postgres": (
+        f'INSERT INTO "runs" ({COLUMNS}) SELECT r.id, r.workflow, r.status, r.trigger, r.started_at, '
+        "r.duration_ms, r.record FROM jsonb_to_recordset($1::jsonb) AS r(id text, workflow text, status text, "
+        "trigger text, started_at text, duration_ms float8, record jsonb) " + UPSERT
+    ),
+}
+
+
 async def save_runs(store: Store, records: list[RunRecord]) -> None:
-    """Insert or update run records, all in one statement (a retried run keeps its id, so its
-    record is updated)."""
+    """Insert or update run records in one statement (a retried run keeps its id, so its record
+    is updated)."""
     if not records:
         return
-    d = store.dialect
-    cast = "::jsonb" if d.name == "postgres" else ""
-    ps = [d.param(i) for i in range(1, 8)]
-    sql = (
-        'INSERT INTO "runs" ("id", "workflow", "status", "trigger", "started_at", "duration_ms", "record") '
-        f"VALUES ({', '.join(ps[:6])}, {ps[6]}{cast}) "
-        'ON CONFLICT ("id") DO UPDATE SET "status" = excluded."status", "duration_ms" = excluded."duration_ms", '
-        '"record" = excluded."record"'
-    )
     rows = [
-        [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, orjson.dumps(r.to_json()).decode()]
+        {
+            "id": r.id,
+            "workflow": r.workflow,
+            "status": r.status,
+            "trigger": r.trigger,
+            "started_at": iso(r.started_at),
+            "duration_ms": r.duration_ms,
+            "record": r.to_json(),
+        }
         for r in records
     ]
-    await store.db.execute_many(sql, rows)
+    await store.execute(FROM_JSON[store.dialect.name], [orjson.dumps(rows).decode()])
 
 
 def _record(raw: Any) -> dict[str, Any]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from conftest import OpenStore
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
-from wfkit.core.store import Store
 from wfkit.core.testing import compile_source
 
 SRC = """
@@ -20,9 +18,9 @@ workflow bad() {
 """
 
 
-async def test_records_are_saved_listed_and_read_back(tmp_path: Path) -> None:
+async def test_records_are_saved_listed_and_read_back(open_store: OpenStore, db_url: str) -> None:
     app = compile_source(SRC)
-    async with await Store.open(f"sqlite://{tmp_path}/runs.sqlite3", app) as store:
+    async with open_store(app) as store:
         executor = Executor(app, Services(store=store))
         first = await executor.run("ok", {"n": 1})
         second = await executor.run("bad", {})
@@ -42,4 +40,17 @@ async def test_records_are_saved_listed_and_read_back(tmp_path: Path) -> None:
         assert full["logs"][0]["message"] == "n is 1" and full["response"] == {"n": 1}
         assert [s["kind"] for s in full["steps"]] == ["action", "return"]
         assert await store.get_run("missing") is None
-    assert b"sk_secret_1" not in (tmp_path / "runs.sqlite3").read_bytes()
+        assert [r["record"] for r in await store.query('SELECT "record" FROM "runs"') if "sk_secret_1" in str(r)] == []
+
+
+async def test_a_large_batch_is_saved_in_one_statement(open_store: OpenStore) -> None:
+    app = compile_source(SRC)
+    async with open_store(app) as store:
+        executor = Executor(app, Services(store=store))
+        records = [await executor.run("ok", {"n": i}, durable=False) for i in range(500)]
+        await store.save_runs(records)
+        records[0].status = "failed"  # a retried run's record is updated, not duplicated
+        await store.save_runs(records[:1])
+        assert len(await store.list_runs(limit=1000)) == 500
+        again = await store.get_run(records[0].id)
+        assert again is not None and again["status"] == "failed" and again["params"]["n"] == 0
