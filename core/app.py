@@ -216,6 +216,7 @@ class Workflow:
     ignore_privacy: bool = False
     flow: FlowControl = field(default_factory=FlowControl)
     step_count: int = 0
+    suspends: bool = True  # may wait on something (an action, a search, a read); else @timeout needs no timer
 
     @property
     def public(self) -> bool:

@@ -7,7 +7,7 @@ and a broken expression compiles to a stand-in so the rest is still checked.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +144,7 @@ class Compiler:
         for wd in workflows_decls:
             if self.signatures.get(wd.name, (None,))[0] is wd:
                 app.workflows[wd.name] = self.compile_workflow(wd)
+        mark_suspending(app.workflows)
         for d in decls:
             if isinstance(d, A.EveryTrigger):
                 r = self.compile_every(d)
@@ -426,6 +427,47 @@ class Compiler:
         if d.run.workflow not in self.signatures:
             return None
         return DbTrigger(d.event, d.type_name, cond, d.run.workflow, args, d.span)
+
+
+def _steps(block: Block) -> Iterator[Step]:
+    for step in block:
+        yield step
+        if isinstance(step, IfStep):
+            for _, body in step.branches:
+                yield from _steps(body)
+            if step.else_body:
+                yield from _steps(step.else_body)
+        elif isinstance(step, ForEachStep):
+            yield from _steps(step.body)
+
+
+def _exprs(step: Step) -> Iterator[CExpr]:
+    for name in ("when", "value", "target", "iterable", "message", "at", "in_", "each_list", "every"):
+        c = getattr(step, name, None)
+        if isinstance(c, CExpr):
+            yield c
+    for _, c in getattr(step, "args", ()):
+        yield c
+    if isinstance(step, IfStep):
+        yield from (cond for cond, _ in step.branches)
+
+
+def mark_suspending(workflows: dict[str, Workflow]) -> None:
+    """`Workflow.suspends`: whether a run of it can ever wait (an action, a search, a read of a
+    reference, or a `call` of a workflow that can). One that cannot is never interrupted by a
+    timer, so the executor sets none for it."""
+    calls: dict[str, set[str]] = {}
+    for wf in workflows.values():
+        steps = list(_steps(wf.body))
+        wf.suspends = any(isinstance(s, ActionStep) or any(c.is_async for c in _exprs(s)) for s in steps)
+        wf.suspends = wf.suspends or any(p.default is not None and p.default.is_async for p in wf.params)
+        calls[wf.name] = {s.workflow for s in steps if isinstance(s, CallStep)}
+    changed = True
+    while changed:  # a workflow that calls one that suspends suspends too
+        changed = False
+        for wf in workflows.values():
+            if not wf.suspends and any(workflows[c].suspends for c in calls[wf.name] if c in workflows):
+                wf.suspends = changed = True
 
 
 def _id_for_thing(src: WfType, dst: WfType) -> bool:

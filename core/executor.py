@@ -130,7 +130,7 @@ class Executor:
             wf.name,
             trigger,
             V.now(),
-            V.redact(args),
+            {},  # the parameters are recorded once bound, defaults included
             user.id if user is not None else None,
             run.chain,
         )
@@ -145,7 +145,10 @@ class Executor:
             state.durable = durable
             if durable and run_id is not None:  # a new run has nothing journaled yet
                 state.journal = await self.services.journal.load(run.id)
-            async with asyncio.timeout(wf.flow.timeout.total_seconds()):
+            if wf.suspends:
+                async with asyncio.timeout(wf.flow.timeout.total_seconds()):
+                    await self.block(wf.body, frame)
+            else:  # it never waits, so a timer could not interrupt it anyway
                 await self.block(wf.body, frame)
             record.response = {}
         except _Return as r:
@@ -159,6 +162,8 @@ class Executor:
             }
         except RunError as e:
             record.error = {"message": _scrub(e.message, state.secrets), "line": e.line}
+            if not record.params:  # it failed before its parameters were bound: show what it was given
+                record.params = V.redact(args)
             if isinstance(e, MissingDataError):
                 record.error["status"] = e.status
         if record.error is None:

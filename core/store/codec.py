@@ -22,7 +22,8 @@ def iso(d: datetime) -> str:
     """A date as stored: `2026-05-01T09:00:00.000000Z` (always 27 characters, so text order works)."""
     if d.tzinfo is None:
         d = d.replace(tzinfo=UTC)
-    return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat with timespec is several times faster than strftime, and gives the same text
+    return d.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(s: str) -> datetime:

@@ -347,3 +347,43 @@ def test_source_error_renders_file_line_col_and_caret() -> None:
         compile_source("workflow main() {\n  let x = nope\n}\n", file="app.wf")
     assert isinstance(info.value, CompileError)
     assert str(info.value) == "app.wf:2:11: unknown name 'nope'\n      let x = nope\n              ^^^^"
+
+
+def test_which_workflows_can_suspend() -> None:
+    app = compile_source(
+        """
+type Note {
+  text: text
+}
+workflow pure(n: number) {
+  let x = n * 2
+  if x > 3 {
+    return { x: x }
+  }
+}
+workflow acts() {
+  log "x"
+}
+workflow searches() {
+  let found = count(search Note)
+}
+workflow calls_pure() {
+  r = call pure(n: 1)
+}
+workflow calls_acts() {
+  r = call acts()
+}
+workflow schedules() {
+  schedule acts() in 1 day
+}
+"""
+    )
+    suspends = {name: wf.suspends for name, wf in app.workflows.items()}
+    assert suspends == {
+        "pure": False,
+        "acts": True,
+        "searches": True,
+        "calls_pure": False,
+        "calls_acts": True,
+        "schedules": False,
+    }
