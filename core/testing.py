@@ -52,6 +52,16 @@ def compile_source(source: str, *, file: str = "test.wf", plugins: Iterable[obje
     return build_app({file: source}, registry)
 
 
+def store_tables() -> list[str]:
+    """Every table of the store, from its models (so a new one is emptied too)."""
+    from tortoise.models import Model
+
+    from .store import models
+
+    found = [m for m in vars(models).values() if isinstance(m, type) and issubclass(m, Model) and m is not Model]
+    return [m.Meta.table for m in found]  # type: ignore[attr-defined]
+
+
 @asynccontextmanager
 async def open_test_store(app: App | None = None, *, url: str | None = None) -> AsyncIterator[Store]:
     """A data store for one test: on a new SQLite file in a temporary folder, removed afterwards
@@ -65,7 +75,7 @@ async def open_test_store(app: App | None = None, *, url: str | None = None) -> 
     store = await Store.open(url)
     try:
         if folder is None:
-            for table in ("things", "users", "tokens", "outbox", "wf_meta"):
+            for table in store_tables():
                 await store.execute(f'DELETE FROM "{table}"')
         if app is not None:
             await store.use_app(app)

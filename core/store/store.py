@@ -42,6 +42,7 @@ from wfkit.core.types import BOOLEAN, TEXT, ListType, ThingType, WfType
 
 from . import runs as R
 from . import sql as S
+from .batching import InsertBatcher
 from .codec import check, decode, iso, parse_iso
 from .privacy import Access, access_for, frame_for
 
@@ -99,6 +100,7 @@ class Store:
         self.dialect: S.Dialect = S.SqliteDialect()
         self.services = Services(store=self)  # for the frames of privacy conditions and defaults
         self._indexes: set[str] = set()
+        self.batcher = InsertBatcher(self)
         self._auto_indexed: dict[str, int] = {}
         self._index_checked: set[tuple[str, str]] = set()
 
@@ -481,7 +483,7 @@ class Store:
                 await self._insert_user(tx, row["id"], data["email"], password_hash)
                 await self._insert(tx, row)
         else:
-            await self._insert(self.db, row)  # one statement: autocommit is enough
+            await self.batcher.insert(row)  # group commit with the creates arriving meanwhile
         thing = self.thing_from_row({**row, "data": data})
         await self._emit("create", type_name, None, thing)
         return await self._seen_or_masked(thing, run)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from conftest import OpenStore
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from wfkit.core.app import App
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
+from wfkit.core.store import Store
 from wfkit.core.testing import compile_source
+
+OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]  # the `open_store` fixture
 
 SRC = """
 workflow ok(n: number, api_key: text = "sk_secret_1") {
