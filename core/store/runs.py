@@ -49,11 +49,12 @@ async def save_runs(store: Store, records: list[RunRecord]) -> None:
             "trigger": r.trigger,
             "started_at": iso(r.started_at),
             "duration_ms": r.duration_ms,
-            "record": r.to_json(),
+            "record": r,
         }
         for r in records
     ]
-    await store.execute(FROM_JSON[store.dialect.name], [orjson.dumps(rows).decode()])
+    # orjson writes the record dataclass itself (dates in UTC with Z), as RunRecord.to_json() would
+    await store.execute(FROM_JSON[store.dialect.name], [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
 
 
 def _record(raw: Any) -> dict[str, Any]:
