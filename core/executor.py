@@ -352,10 +352,10 @@ class Executor:
                     services=self.services.extra,
                 )
                 result = await s.spec.run(ctx, target, args)
-                encoded = J.encode(result)
-                if f.state.durable:
+                if f.state.durable:  # a run nobody resumes needs no journal
+                    encoded = J.encode(result)
                     await self.services.journal.save(f.run.id, key, encoded)
-                journal[key] = encoded
+                    journal[key] = encoded
                 status = "ran"
         except Exception as e:  # an action's own failure, or any bug of a plugin's: the run fails here
             raise self._fail_at(s, f, t0, e) from None
