@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
@@ -82,20 +84,35 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
 async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
     from wfkit.core.convert import convert_args
     from wfkit.core.executor import Executor
-    from wfkit.core.scheduler import MemoryScheduler
     from wfkit.core.services import Services
     from wfkit.core.store import Store
     from wfkit.plugins.manager import get_registry
 
+    from .queue import Background
+
     async with await Store.open(app=app) as store:
-        services = Services(store=store, scheduler=MemoryScheduler(), hooks=get_registry())
-        wf = app.workflows[workflow]
+        # the durable queue (WF_REDIS_URL, else the embedded Redis under .wf/): what the run
+        # schedules, and what its writes trigger, runs when `wf serve` or `wf worker` does
+        bg = await Background.start(
+            app,
+            store,
+            redis_url=os.environ.get("WF_REDIS_URL"),
+            data_dir=Path(".wf").resolve(),
+            worker=False,
+            recurring=False,
+        )
         try:
-            converted = await convert_args(wf, raw, store=store, from_text=True)
-        except RunError as e:
-            _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
-            return 1
-        record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
+            services = Services(store=store, scheduler=bg.scheduler, journal=bg.journal, hooks=get_registry())
+            wf = app.workflows[workflow]
+            try:
+                converted = await convert_args(wf, raw, store=store, from_text=True)
+            except RunError as e:
+                _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
+                return 1
+            record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
+            await store.save_run(record)
+        finally:
+            await bg.stop()
     if record.status != "success":
         assert record.error is not None
         body = {"status": "WORKFLOW_ERROR", "message": record.error["message"], "run_id": record.id}
@@ -106,7 +123,7 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
     for entry in record.logs:
         _print(f"log (line {entry['line']}): {entry['message']}", sys.stderr)
     if record.scheduled_count:
-        _print(f"scheduled {record.scheduled_count} run(s) in memory: `wf run` does not keep them", sys.stderr)
+        _print(f"scheduled {record.scheduled_count} run(s): they run when `wf serve` or `wf worker` runs", sys.stderr)
     _print(_json(record.response))
     return 0
 

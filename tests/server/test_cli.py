@@ -154,3 +154,24 @@ def test_run_uses_the_store_and_tokens_are_shown_once(
     assert token.encode() not in (tmp_path / ".wf" / "data.sqlite3").read_bytes()
     assert main(["token", "revoke", "ci"]) == 0
     assert main(["token", "revoke", "ci"]) == 1
+
+
+def test_run_hands_scheduled_runs_to_the_durable_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WF_DATABASE_URL", raising=False)
+    monkeypatch.delenv("WF_REDIS_URL", raising=False)
+    (tmp_path / "app.wf").write_text(
+        "workflow later(n: number) {\n  log n\n}\n"
+        "workflow now_(n: number) {\n  h = schedule later(n: n) in 1 day\n  return { id: h.id }\n}\n"
+    )
+    assert main(["run", "app.wf", "now_", "n=7"]) == 0
+    captured = capsys.readouterr()
+    run_id = json.loads(captured.out)["id"]
+    assert "scheduled 1 run(s): they run when `wf serve` or `wf worker` runs" in captured.err
+    assert main(["scheduled", "--json"]) == 0  # a later process sees it: it was kept in the queue
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["id"], r["workflow"], r["args"]) for r in listed] == [(run_id, "later", {"n": 7})]
+    assert main(["runs", "--json"]) == 0  # and the run itself is recorded
+    assert [r["workflow"] for r in json.loads(capsys.readouterr().out)] == ["now_"]
