@@ -497,6 +497,13 @@ class DecoratorArgs:
     def _missing(self, name: str | None) -> None:
         self.c.error(self.d.span, f"@{self.d.name} needs {'an argument' if name is None else name + ': …'}")
 
+    def _given(self, name: str | None, required: bool) -> A.DecoratorArg | None:
+        """The argument, or None (reported when it is required)."""
+        a = self._take(name)
+        if a is None and required:
+            self._missing(name)
+        return a
+
     def finish(self) -> None:
         for name, a in self.named.items():
             if name not in self.used:
@@ -526,10 +533,8 @@ class DecoratorArgs:
         return default
 
     def number(self, name: str, required: bool = False, whole: bool = False) -> int | float | None:
-        a = self._take(name)
+        a = self._given(name, required)
         if a is None:
-            if required:
-                self._missing(name)
             return None
         v = a.value
         is_number = isinstance(v, A.Literal) and isinstance(v.value, int | float) and not isinstance(v.value, bool)
@@ -541,10 +546,8 @@ class DecoratorArgs:
         return None
 
     def duration(self, name: str | None, required: bool = False) -> timedelta | None:
-        a = self._take(name)
+        a = self._given(name, required)
         if a is None:
-            if required:
-                self._missing(name)
             return None
         v = a.value
         if isinstance(v, A.DurationLit) and v.unit != "month" and v.amount > 0:
@@ -560,10 +563,8 @@ class DecoratorArgs:
         return a.value
 
     def expr(self, name: str, scope: Scope, required: bool = False) -> CExpr | None:
-        a = self._take(name)
+        a = self._given(name, required)
         if a is None:
-            if required:
-                self._missing(name)
             return None
         if isinstance(a.value, A.Rate):
             self.c.error(a.span, f"{name} takes an expression")

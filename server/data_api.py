@@ -229,13 +229,21 @@ async def read(request: Request, type_name: str, id: str) -> HTTPResponse:
     return _ok({"response": thing_json(await visible(st, info, id, caller))})
 
 
-@bp.patch("/<type_name>/<id>")
-async def change(request: Request, type_name: str, id: str) -> HTTPResponse:
+async def writable(
+    request: Request, type_name: str, id: str, grant: str
+) -> tuple[ServerState, TypeInfo, Caller, Thing]:
+    """The thing a PATCH or DELETE names, once the caller may `grant` it."""
     st: ServerState = request.app.ctx.state
     info = type_of(st, type_name)
     caller = await identify(request, st.store)
     thing = await visible(st, info, id, caller)
-    await may(st, info, thing, caller, "change")
+    await may(st, info, thing, caller, grant)
+    return st, info, caller, thing
+
+
+@bp.patch("/<type_name>/<id>")
+async def change(request: Request, type_name: str, id: str) -> HTTPResponse:
+    st, info, caller, thing = await writable(request, type_name, id, "change")
     values = await fields_from_body(st, info, request)
     await st.store.change(thing, values, run=caller.run_info(workflow="data-api"))
     return _ok({"status": "success"})
@@ -243,10 +251,6 @@ async def change(request: Request, type_name: str, id: str) -> HTTPResponse:
 
 @bp.delete("/<type_name>/<id>")
 async def delete(request: Request, type_name: str, id: str) -> HTTPResponse:
-    st: ServerState = request.app.ctx.state
-    info = type_of(st, type_name)
-    caller = await identify(request, st.store)
-    thing = await visible(st, info, id, caller)
-    await may(st, info, thing, caller, "delete")
+    st, _, caller, thing = await writable(request, type_name, id, "delete")
     await st.store.delete(thing, run=caller.run_info(workflow="data-api"))
     return _ok({"status": "success"})
