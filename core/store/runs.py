@@ -20,41 +20,46 @@ UPSERT = (
     'ON CONFLICT ("id") DO UPDATE SET "status" = excluded."status", "duration_ms" = excluded."duration_ms", '
     '"record" = excluded."record"'
 )
-# The whole batch is one bound JSON array that the database expands into rows: one statement and one
-# parameter, so the driver's thread needs Python (and its lock) once per batch, not once per row.
-FROM_JSON = {
-    "sqlite": (
-        f"INSERT INTO \"runs\" ({COLUMNS}) SELECT value ->> '$.id', value ->> '$.workflow', "
-        "value ->> '$.status', value ->> '$.trigger', value ->> '$.started_at', value ->> '$.duration_ms', "
-        "value -> '$.record' FROM json_each(?) WHERE true " + UPSERT
-    ),
-    "postgres": (
-        f'INSERT INTO "runs" ({COLUMNS}) SELECT r.id, r.workflow, r.status, r.trigger, r.started_at, '
-        "r.duration_ms, r.record FROM jsonb_to_recordset($1::jsonb) AS r(id text, workflow text, status text, "
-        "trigger text, started_at text, duration_ms float8, record jsonb) " + UPSERT
-    ),
-}
+# One statement a batch, so the driver's thread needs Python (and its lock) once per batch, not once
+# per row: on SQLite a multi-row VALUES (binding is one C call); on PostgreSQL the batch as one JSON
+# array that the server expands into rows.
+SQLITE_ROWS_PER_STATEMENT = 4000  # 7 parameters a row, under SQLite's 32,766 bound parameters
+POSTGRES_FROM_JSON = (
+    f'INSERT INTO "runs" ({COLUMNS}) SELECT r.id, r.workflow, r.status, r.trigger, r.started_at, '
+    "r.duration_ms, r.record FROM jsonb_to_recordset($1::jsonb) AS r(id text, workflow text, status text, "
+    "trigger text, started_at text, duration_ms float8, record jsonb) " + UPSERT
+)
 
 
 async def save_runs(store: Store, records: list[RunRecord]) -> None:
     """Insert or update run records in one statement (a retried run keeps its id, so its record
-    is updated)."""
+    is updated). orjson writes each record dataclass itself (dates in UTC with Z), as
+    RunRecord.to_json() would."""
     if not records:
         return
-    rows = [
-        {
-            "id": r.id,
-            "workflow": r.workflow,
-            "status": r.status,
-            "trigger": r.trigger,
-            "started_at": iso(r.started_at),
-            "duration_ms": r.duration_ms,
-            "record": r,
-        }
-        for r in records
-    ]
-    # orjson writes the record dataclass itself (dates in UTC with Z), as RunRecord.to_json() would
-    await store.execute(FROM_JSON[store.dialect.name], [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
+    if store.dialect.name == "postgres":
+        rows = [
+            {
+                "id": r.id,
+                "workflow": r.workflow,
+                "status": r.status,
+                "trigger": r.trigger,
+                "started_at": iso(r.started_at),
+                "duration_ms": r.duration_ms,
+                "record": r,
+            }
+            for r in records
+        ]
+        await store.execute(POSTGRES_FROM_JSON, [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
+        return
+    for start in range(0, len(records), SQLITE_ROWS_PER_STATEMENT):
+        chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for r in chunk:
+            record = orjson.dumps(r, option=orjson.OPT_UTC_Z).decode()
+            params += [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, record]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        await store.execute(f'INSERT INTO "runs" ({COLUMNS}) VALUES {values} {UPSERT}', params)
 
 
 def _record(raw: Any) -> dict[str, Any]:
