@@ -44,6 +44,23 @@ local function workflow_of(p, payload)
   end
   return cjson.decode(payload)['w'], nil
 end
+-- drop a run's state; `settle`: it counts as done for its batch, or leaves its workflow's index
+local function forget_run(p, id, payload, settle)
+  redis.call('HDEL', p..':runs', id)
+  redis.call('HDEL', p..':crashes', id)
+  redis.call('HDEL', p..':fails', id)
+  redis.call('HDEL', p..':ratepass', id)
+  redis.call('DEL', p..':journal:'..id)
+  if settle and payload then
+    local wf, bid = workflow_of(p, payload)
+    if bid then
+      redis.call('HINCRBY', p..':batch:'..bid, 'done', 1)
+      batch_settle(p, bid)
+    elseif wf then
+      redis.call('SREM', p..':idx:'..wf, id)
+    end
+  end
+end
 """
 
 # ARGV: prefix, origin, once, ttl_s, n_single, [id, due_ms, workflow, payload]*, [bid, start, every, n, wf, meta]*
@@ -204,20 +221,9 @@ for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   local mine = redis.call('ZREM', p..':active', id) + redis.call('ZREM', p..':due', id)
   local payload = redis.call('HGET', p..':runs', id)
-  redis.call('HDEL', p..':runs', id)
-  redis.call('HDEL', p..':crashes', id)
-  redis.call('HDEL', p..':fails', id)
-  redis.call('HDEL', p..':ratepass', id)
-  redis.call('DEL', p..':journal:'..id)
+  forget_run(p, id, payload, mine > 0)
   if ARGV[i+1] ~= '' then redis.call('ZREM', ARGV[i+1], id) end
   if mine > 0 and payload then
-    local wf, bid = workflow_of(p, payload)
-    if bid then
-      redis.call('HINCRBY', p..':batch:'..bid, 'done', 1)
-      batch_settle(p, bid)
-    elseif wf then
-      redis.call('SREM', p..':idx:'..wf, id)
-    end
     n = n + 1
   end
 end
@@ -245,21 +251,7 @@ local n = 0
 for i = 2, #ARGV do
   local id = ARGV[i]
   if redis.call('ZREM', p..':due', id) == 1 then
-    local payload = redis.call('HGET', p..':runs', id)
-    redis.call('HDEL', p..':runs', id)
-    redis.call('HDEL', p..':crashes', id)
-    redis.call('HDEL', p..':fails', id)
-    redis.call('HDEL', p..':ratepass', id)
-    redis.call('DEL', p..':journal:'..id)
-    if payload then
-      local wf, bid = workflow_of(p, payload)
-      if bid then
-        redis.call('HINCRBY', p..':batch:'..bid, 'done', 1)
-        batch_settle(p, bid)
-      elseif wf then
-        redis.call('SREM', p..':idx:'..wf, id)
-      end
-    end
+    forget_run(p, id, redis.call('HGET', p..':runs', id), true)
     n = n + 1
   else
     local dot = string.find(id, '.', 1, true)
