@@ -18,7 +18,7 @@ from .app import Workflow
 from .context import RunInfo
 from .errors import InvalidDataError, MissingDataError
 from .things import Thing
-from .types import AnyType, ListType, NothingType, Prim, ThingType, WfType
+from .types import TEXT, AnyType, ListType, NothingType, Prim, ThingType, WfType
 
 TRUE_WORDS = ("true", "yes", "1", "on")
 FALSE_WORDS = ("false", "no", "0", "off")
@@ -101,30 +101,8 @@ def _object(v: Any, from_text: bool) -> Any:
 PRIM = {"number": _number, "boolean": _boolean, "date": _date, "duration": _duration, "text": _text}
 
 
-async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, from_text: bool = False) -> Any:
-    """`value` as type `t`; raises `Unconvertible` when it cannot be."""
-    if value is None:
-        return None
-    if isinstance(t, AnyType | NothingType):
-        return value
-    if isinstance(t, ListType):
-        if from_text and isinstance(value, str) and value.lstrip().startswith("["):
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise Unconvertible from None
-        items = value if isinstance(value, list) else [value]
-        return [await convert(x, t.item, store=store, run=run, from_text=from_text) for x in items]
-    if isinstance(t, ThingType):
-        if isinstance(value, Thing):
-            return value
-        if not isinstance(value, str) or store is None:
-            raise Unconvertible
-        thing = await store.get(t.name, value, run)
-        if thing is None:
-            raise Unconvertible
-        return thing
-    assert isinstance(t, Prim)
+def convert_plain(value: Any, t: Prim, from_text: bool = False) -> Any:
+    """`value` as a primitive type (no store needed); raises `Unconvertible` when it cannot be."""
     if t.name == "object":
         return _object(value, from_text)
     if isinstance(value, list):  # a repeated key where one value is expected: the last wins
@@ -135,6 +113,33 @@ async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, fro
         return PRIM[t.name](value)
     except (OverflowError, ValueError):  # 1e308 seconds, and the like: not a value of the type either
         raise Unconvertible from None
+
+
+async def convert(value: Any, t: WfType, *, store: Any, run: RunInfo | None, from_text: bool = False) -> Any:
+    """`value` as type `t`; raises `Unconvertible` when it cannot be."""
+    if value is None:
+        return None
+    if type(t) is Prim:
+        return convert_plain(value, t, from_text)
+    if isinstance(t, AnyType | NothingType):
+        return value
+    if isinstance(t, ListType):
+        if from_text and isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise Unconvertible from None
+        items = value if isinstance(value, list) else [value]
+        return [await convert(x, t.item, store=store, run=run, from_text=from_text) for x in items]
+    assert isinstance(t, ThingType)
+    if isinstance(value, Thing):
+        return value
+    if not isinstance(value, str) or store is None:
+        raise Unconvertible
+    thing = await store.get(t.name, value, run)
+    if thing is None:
+        raise Unconvertible
+    return thing
 
 
 async def convert_args(
@@ -153,12 +158,15 @@ async def convert_args(
     for p in wf.params:
         value = raw.get(p.name)
         as_text = from_text if isinstance(from_text, bool) else p.name in from_text
-        if value is None or (as_text and value == "" and p.type != Prim("text")):
+        if value is None or (as_text and value == "" and p.type != TEXT):
             if p.required:
                 raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
             continue
         try:
-            out[p.name] = await convert(value, p.type, store=store, run=run, from_text=as_text)
+            if type(p.type) is Prim:  # most parameters: no coroutine to make and await
+                out[p.name] = convert_plain(value, p.type, as_text)
+            else:
+                out[p.name] = await convert(value, p.type, store=store, run=run, from_text=as_text)
         except Unconvertible:
             shown = V.REDACTED if p.secret else _show(value)
             raise InvalidDataError(

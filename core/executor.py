@@ -1,7 +1,8 @@
 """Runs a compiled workflow: conditions, loops, bindings, the journal, scheduling requests.
 
-Statements run in order. `return`, `terminate` and `fail` end the run by raising; what the run
-scheduled or cancelled is handed to the queue only when it succeeds.
+Statements run in order. `return` and `terminate` end their workflow's body, `fail` (and a failing
+statement) the whole run by raising; what the run scheduled or cancelled is handed to the queue only
+when it succeeds.
 """
 
 from __future__ import annotations
@@ -43,13 +44,17 @@ from .things import Thing
 MAX_SCHEDULED_IDS_RECORDED = 1_000
 
 
-class _Return(Exception):
+class _End:
+    """A `return` or `terminate` ends its workflow's body: handed back up through the enclosing
+    blocks (raising it through every frame would cost more than running a short workflow)."""
+
+    __slots__ = ("value",)
+
     def __init__(self, value: Any):
-        self.value = value
+        self.value = value  # what `return` gave; None for `terminate`
 
 
-class _Terminate(Exception):
-    pass
+_TERMINATED = _End(None)
 
 
 async def _value(c: CExpr, f: Frame) -> Any:
@@ -81,7 +86,7 @@ class Executor:
         events = ("run_started", "step_finished", "run_finished")
         self._listening = {e: hooks is not None and hooks.has_listeners(e) for e in events}
         self._step_hook = self._listening["step_finished"]
-        self._dispatch: dict[type[Step], Callable[[Any, Frame], Awaitable[None]]] = {
+        self._dispatch: dict[type[Step], Callable[[Any, Frame], Awaitable[_End | None]]] = {
             LetStep: self._let,
             ActionStep: self._action,
             IfStep: self._if,
@@ -124,7 +129,7 @@ class Executor:
             ignore_privacy=admin or wf.ignore_privacy,
             chain=max(chain, 1),
         )
-        args = dict(args or {})
+        args = args or {}
         record = RunRecord(
             run.id,
             wf.name,
@@ -147,14 +152,10 @@ class Executor:
                 state.journal = await self.services.journal.load(run.id)
             if wf.suspends:
                 async with asyncio.timeout(wf.flow.timeout.total_seconds()):
-                    await self.block(wf.body, frame)
+                    end = await self.block(wf.body, frame)
             else:  # it never waits, so a timer could not interrupt it anyway
-                await self.block(wf.body, frame)
-            record.response = {}
-        except _Return as r:
-            record.response = V.to_json(r.value) if isinstance(r.value, dict) else {}
-        except _Terminate:
-            record.response = {}
+                end = await self.block(wf.body, frame)
+            record.response = V.to_json(end.value) if end is not None and isinstance(end.value, dict) else {}
         except TimeoutError:
             record.error = {
                 "message": f"the run took longer than its timeout of {_human(wf.flow.timeout)}",
@@ -168,7 +169,8 @@ class Executor:
                 record.error["status"] = e.status
         if record.error is None:
             try:
-                await self.release(state)
+                if state.scheduled or state.cancels:
+                    await self.release(state)
                 record.status = "success"
             except WfError as e:
                 record.error = {"message": f"could not schedule: {e}", "line": None}
@@ -221,12 +223,16 @@ class Executor:
 
     # ------------------------------------------------------------------ statements
 
-    async def block(self, steps: Block, f: Frame) -> None:
+    async def block(self, steps: Block, f: Frame) -> _End | None:
+        """Run the statements in order; what ended the workflow's body early, if anything did."""
         dispatch = self._dispatch
         for step in steps:
             if step.when is not None and not await self._when(step, f):
                 continue
-            await dispatch[type(step)](step, f)
+            end = await dispatch[type(step)](step, f)
+            if end is not None:
+                return end
+        return None
 
     async def _when(self, step: Step, f: Frame) -> bool:
         assert step.when is not None
@@ -292,7 +298,7 @@ class Executor:
         _remember_secret(f.state, s.name, v)
         self._record(f, s, "ran", (perf_counter() - t0) * 1000)
 
-    async def _if(self, s: IfStep, f: Frame) -> None:
+    async def _if(self, s: IfStep, f: Frame) -> _End | None:
         t0 = perf_counter()
         chosen: Block | None = s.else_body
         branch = "else" if s.else_body is not None else "none"
@@ -304,10 +310,9 @@ class Executor:
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"branch": branch})
-        if chosen:
-            await self.block(chosen, f)
+        return await self.block(chosen, f) if chosen else None
 
-    async def _for_each(self, s: ForEachStep, f: Frame) -> None:
+    async def _for_each(self, s: ForEachStep, f: Frame) -> _End | None:
         t0 = perf_counter()
         try:
             items = await _value(s.iterable, f)
@@ -326,9 +331,12 @@ class Executor:
             for i, item in enumerate(items):
                 f.vars[s.var] = item
                 f.path = f"{outer}{s.id}.{i}/"
-                await self.block(s.body, f)
+                end = await self.block(s.body, f)
+                if end is not None:
+                    return end
         finally:
             f.path = outer
+        return None
 
     async def _action(self, s: ActionStep, f: Frame) -> None:
         t0 = perf_counter()
@@ -480,11 +488,9 @@ class Executor:
         result: Any = None
         try:
             inner.vars = await self.bind_params(wf, args, inner)
-            await self.block(wf.body, inner)
-        except _Return as r:
-            result = r.value
-        except _Terminate:
-            result = None
+            end = await self.block(wf.body, inner)
+            if end is not None:
+                result = end.value
         finally:
             state.depth -= 1
         if s.bind is not None:
@@ -513,18 +519,18 @@ class Executor:
             f.state.scheduled = [r for r in f.state.scheduled if r.id not in drop]
         self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"cancelled": len(ids)})
 
-    async def _return(self, s: ReturnStep, f: Frame) -> None:
+    async def _return(self, s: ReturnStep, f: Frame) -> _End:
         t0 = perf_counter()
         try:
             value = await _value(s.value, f) if s.value is not None else {}
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         self._record(f, s, "ran", (perf_counter() - t0) * 1000)
-        raise _Return(value)
+        return _End(value)
 
-    async def _terminate(self, s: TerminateStep, f: Frame) -> None:
+    async def _terminate(self, s: TerminateStep, f: Frame) -> _End:
         self._record(f, s, "ran", 0.0)
-        raise _Terminate()
+        return _TERMINATED
 
     async def _fail(self, s: FailStep, f: Frame) -> None:
         t0 = perf_counter()

@@ -331,7 +331,7 @@ class ExprCompiler:
             if n == "today":
                 return CExpr(lambda f: V.today(), DATE)
             if n == "request":
-                return CExpr(lambda f: f.request, OBJECT)
+                return CExpr(lambda f: f.request_value(), OBJECT)
         if n in sc.types:
             return self.error(e.span, f"'{n}' is a type, not a value")
         if n in ("this", "before"):

@@ -34,9 +34,15 @@ class Frame:
     run: RunInfo
     services: Services
     state: RunState
-    request: Any = None
+    request: Any = None  # the value, or a function that builds it on first use (HTTP calls)
     path: str = ""  # loop iterations around the current statement, for journal and idempotency keys
 
     @property
     def store(self) -> Any:
         return self.services.store
+
+    def request_value(self) -> Any:
+        """`request` in the workflow."""
+        if callable(self.request):
+            self.request = self.request()
+        return self.request

@@ -36,7 +36,7 @@ def token_of(request: Request) -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise unauthorized("the Authorization header must be `Bearer TOKEN`")
         return value.strip()
-    token = request.args.get("api_token")
+    token = request.args.get("api_token") if request.query_string else None
     return str(token) if token else None
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
-from sanic.response import json as sanic_json
 from wfkit.core import query as Q
 from wfkit.core import values as V
 from wfkit.core.app import TypeInfo
@@ -18,7 +17,7 @@ from wfkit.core.types import ListType, ThingType, WfType
 
 from .auth import Caller, identify
 from .errors import bad_request, forbidden, not_found, unauthorized
-from .jsonio import dumps, loads
+from .jsonio import json_response, loads
 from .state import ServerState
 
 bp = Blueprint("data", url_prefix="/api/1.1/obj")
@@ -30,7 +29,7 @@ SHOWN_AS = {v: k for k, v in BUBBLE_FIELDS.items()}
 
 
 def _ok(body: dict[str, Any], status: int = 200) -> HTTPResponse:
-    return sanic_json(body, status=status, dumps=dumps)
+    return json_response(body, status=status)
 
 
 def type_of(st: ServerState, name: str) -> TypeInfo:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sanic import HTTPResponse
-from sanic.response import json as sanic_json
 from wfkit.core.errors import WfError
 
-from .jsonio import dumps
+from .jsonio import json_response
 
 
 class HttpError(WfError):
@@ -27,7 +26,7 @@ def error_body(code: int, status: str, message: str, **extra: Any) -> dict[str, 
 
 
 def error_response(code: int, status: str, message: str, **extra: Any) -> HTTPResponse:
-    return sanic_json(error_body(code, status, message, **extra), status=code, dumps=dumps)
+    return json_response(error_body(code, status, message, **extra), status=code)
 
 
 def unauthorized(

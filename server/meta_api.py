@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
-from sanic.response import json as sanic_json
 from wfkit.core import values as V
 from wfkit.core.app import Workflow
 
 from . import openapi
 from .auth import identify
 from .errors import HttpError, forbidden, not_found, unauthorized
-from .jsonio import dumps
+from .jsonio import json_response
 from .state import ServerState
 
 bp = Blueprint("meta", url_prefix="/api/1.1/meta")
@@ -20,7 +19,7 @@ health = Blueprint("health")
 
 
 def _ok(body: Any, status: int = 200) -> HTTPResponse:
-    return sanic_json(body, status=status, dumps=dumps)
+    return json_response(body, status=status)
 
 
 async def admin_state(request: Request) -> ServerState:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +14,16 @@ from .errors import bad_request
 from .jsonio import loads
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NO_NAMES: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
 class CallInput:
     params: dict[str, Any]  # parameter name → raw value (text, JSON value, or a list of either)
-    text_keys: set[str]  # the names whose values came as text (query string, form)
-    request: dict[str, Any]  # `request` in the workflow: body, query, headers, raw
+    text_keys: frozenset[str] | set[str]  # the names whose values came as text (query string, form)
+    # `request` in the workflow (body, query, headers, raw), built on first use: most workflows
+    # never read it, and copying every header costs more than running a short workflow.
+    request: Callable[[], dict[str, Any]]
 
 
 def _single_or_list(values: list[str]) -> str | list[str]:
@@ -36,44 +40,59 @@ def _text(raw: bytes) -> str:
     return text
 
 
+def _json_body(raw: bytes) -> Any:
+    """orjson checks UTF-8 itself; the text is decoded again only to word an error."""
+    if b"\x00" in raw:
+        raise bad_request("NUL characters are not allowed in a request")
+    try:
+        return loads(raw)
+    except orjson.JSONDecodeError as e:
+        _text(raw)  # a body that is not UTF-8 says so
+        raise bad_request(f"the body is not valid JSON: {e}") from None
+    except ValueError as e:
+        raise bad_request(str(e)) from None
+
+
 def read_input(request: Request, *, lenient: bool = False) -> CallInput:
     """Parameters: the query string first, then the body's (the body wins on the same name).
 
     `lenient` (webhooks): any content type, and a body that is not a JSON object is kept as it is
     in `request.body` instead of being refused."""
-    query = {k: _single_or_list(v) for k, v in request.args.items() if k != "api_token"}
-    if any("\x00" in k or "\x00" in str(v) for k, v in query.items()):
-        raise bad_request("NUL characters are not allowed in a request")
+    query: dict[str, Any] = {}
+    if request.query_string:
+        query = {k: _single_or_list(v) for k, v in request.args.items() if k != "api_token"}
+        if any("\x00" in k or "\x00" in str(v) for k, v in query.items()):
+            raise bad_request("NUL characters are not allowed in a request")
     params: dict[str, Any] = dict(query)
-    text_keys = set(query)
-    raw = request.body or b""
-    text = _text(raw) if raw else ""
-    ctype = (request.content_type or "").split(";")[0].strip().lower()
+    text_keys: frozenset[str] | set[str] = set(query) if query else NO_NAMES
+    raw: bytes = request.body or b""
     body: Any = {}
     if raw.strip():
-        if ctype in FORM_TYPES:
+        ctype = request.content_type.partition(";")[0].strip().lower()
+        if ctype == "application/json" or ctype.endswith("+json") or ctype in ("", "text/plain"):
+            body = _json_body(raw)
+            if isinstance(body, dict):
+                params.update(body)
+                text_keys = text_keys - body.keys() if text_keys else NO_NAMES
+            elif not lenient:
+                raise bad_request("the JSON body must be an object of parameters")
+        elif ctype in FORM_TYPES:
+            _text(raw)
             form = {k: _single_or_list(v) for k, v in request.form.items()} if request.form else {}
             body = form
             params.update(form)
-            text_keys |= set(form)
-        elif ctype == "application/json" or ctype.endswith("+json") or ctype in ("", "text/plain"):
-            try:
-                body = loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise bad_request(f"the body is not valid JSON: {e}") from None
-            except ValueError as e:
-                raise bad_request(str(e)) from None
-            if isinstance(body, dict):
-                params.update(body)
-                text_keys -= set(body)
-            elif not lenient:
-                raise bad_request("the JSON body must be an object of parameters")
+            text_keys = set(text_keys) | set(form)
         elif lenient:  # webhook senders do not always label their bodies: JSON when it parses
+            text = _text(raw)
             try:
                 body = loads(raw)
             except ValueError:
                 body = text
         else:
             raise bad_request(f"unsupported content type {ctype}: send application/json or a form")
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return CallInput(params, text_keys, {"body": body, "query": query, "headers": headers, "raw": text})
+
+    def request_value() -> dict[str, Any]:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        return {"body": body, "query": query, "headers": headers, "raw": raw.decode("utf-8") if raw else ""}
+
+    return CallInput(params, text_keys, request_value)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
-from sanic.response import json as sanic_json
 from wfkit.core import values as V
 from wfkit.core.app import CExpr, Workflow
 from wfkit.core.convert import convert_args
@@ -21,7 +20,7 @@ from wfkit.core.store.privacy import frame_for
 from . import webhooks
 from .auth import Caller, identify
 from .errors import HttpError, error_body, forbidden, not_found, unauthorized
-from .jsonio import dumps
+from .jsonio import json_response
 from .params import CallInput, read_input
 from .state import ServerState
 
@@ -43,7 +42,7 @@ async def call(request: Request, name: str) -> HTTPResponse:
     key = request.headers.get("idempotency-key")
     if not key:
         status, body = await run_call(st, wf, caller, given)
-        return sanic_json(body, status=status, dumps=dumps)
+        return json_response(body, status=status)
     scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
     return await answer_once(st, wf, f"http:{wf.name}:{scope}:{key}", caller, given, keep_failures=True)
 
@@ -55,7 +54,7 @@ async def answer_once(
     too (`keep_failures`), or given up so that the sender may try again (webhook deliveries)."""
     kept = await replies.claim(st.store, key, wf.name)
     if kept is not None:
-        return sanic_json(kept[1], status=kept[0], dumps=dumps, headers={"Idempotent-Replayed": "true"})
+        return json_response(kept[1], status=kept[0], headers={"Idempotent-Replayed": "true"})
     try:
         status, body = await run_call(st, wf, caller, given)
     except BaseException:
@@ -65,7 +64,7 @@ async def answer_once(
         await replies.release(st.store, key)
     else:
         await replies.finish(st.store, key, status, body)
-    return sanic_json(body, status=status, dumps=dumps)
+    return json_response(body, status=status)
 
 
 bp.add_route(call, "/<name>", methods=["GET", "POST"])

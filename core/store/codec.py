@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from wfkit.core import values as V
 from wfkit.core.convert import PRIM
 from wfkit.core.errors import ActionError
@@ -20,9 +21,11 @@ from wfkit.core.types import AnyType, ListType, NothingType, Prim, ThingType, Wf
 
 def iso(d: datetime) -> str:
     """A date as stored: `2026-05-01T09:00:00.000000Z` (always 27 characters, so text order works)."""
+    if d.tzinfo is UTC and d.microsecond:  # what wfkit makes; orjson is six times faster than isoformat
+        return orjson.dumps(d, option=orjson.OPT_UTC_Z)[1:-1].decode()  # (it drops a zero fraction)
+    # isoformat with timespec is several times faster than strftime, and gives the same text
     if d.tzinfo is None:
         d = d.replace(tzinfo=UTC)
-    # isoformat with timespec is several times faster than strftime, and gives the same text
     return d.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

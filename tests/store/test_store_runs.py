@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 
 from wfkit.core.app import App
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
 from wfkit.core.store import Store
+from wfkit.core.store.codec import iso
 from wfkit.core.testing import compile_source
 
 OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]  # the `open_store` fixture
@@ -60,3 +62,17 @@ async def test_a_large_batch_is_saved_in_one_statement(open_store: OpenStore) ->
         assert len(await store.list_runs(limit=1000)) == 500
         again = await store.get_run(records[0].id)
         assert again is not None and again["status"] == "failed" and again["params"]["n"] == 0
+
+
+async def test_start_times_keep_their_fixed_width(open_store: OpenStore) -> None:
+    """Listing orders by the start time as text, so a start on a whole second keeps its zeros."""
+    app = compile_source(SRC)
+    async with open_store(app) as store:
+        executor = Executor(app, Services(store=store))
+        whole, later = [await executor.run("ok", {"n": i}, durable=False) for i in range(2)]
+        whole.started_at = whole.started_at.replace(microsecond=0) + timedelta(seconds=5)
+        later.started_at = whole.started_at + timedelta(microseconds=1)
+        await store.save_runs([whole, later])
+        runs = await store.list_runs()
+        assert [r["id"] for r in runs] == [later.id, whole.id]
+        assert runs[1]["started_at"] == iso(whole.started_at) and runs[1]["started_at"].endswith(".000000Z")
