@@ -16,6 +16,7 @@ from wfkit.dsl.ast import Span
 from wfkit.dsl.errors import Diagnostic
 
 from .types import WfType
+from .values import is_secret_name
 
 if TYPE_CHECKING:
     from wfkit.plugins.spec import ActionSpec
@@ -171,12 +172,10 @@ class ParamInfo:
     required: bool
     default: CExpr | None = None
     optional: bool = False  # declared `T?`
+    secret: bool = field(init=False, default=False)  # its name says so: redacted in records and logs
 
-    @property
-    def secret(self) -> bool:
-        from .values import is_secret_name
-
-        return is_secret_name(self.name)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secret", is_secret_name(self.name))
 
 
 Auth = Literal["user", "admin", "none"]

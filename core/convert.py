@@ -29,6 +29,8 @@ class Unconvertible(Exception):
 
 
 def _number(v: Any) -> int | float:
+    if type(v) is int:  # JSON's whole numbers, as they are
+        return v
     if isinstance(v, bool):
         raise Unconvertible
     if isinstance(v, int | float):

@@ -43,6 +43,10 @@ from .things import Thing
 
 MAX_SCHEDULED_IDS_RECORDED = 1_000
 
+# An expression is read as `c.fn(f) if not c.is_async else await c.fn(f)`, written out where it is
+# needed: most expressions are synchronous, and a helper coroutine around each would cost more than
+# evaluating them.
+
 
 class _End:
     """A `return` or `terminate` ends its workflow's body: handed back up through the enclosing
@@ -55,10 +59,6 @@ class _End:
 
 
 _TERMINATED = _End(None)
-
-
-async def _value(c: CExpr, f: Frame) -> Any:
-    return await c.fn(f) if c.is_async else c.fn(f)
 
 
 def _scrub(text: str, secrets: set[str]) -> str:
@@ -188,15 +188,14 @@ class Executor:
     async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
         bound: dict[str, Any] = {}
         for p in wf.params:
-            if p.name in args and args[p.name] is not None:
-                bound[p.name] = args[p.name]
-            elif p.default is not None:
-                bound[p.name] = await _value(p.default, f)
-            elif p.required:
+            v = args.get(p.name)
+            if v is None and p.default is not None:
+                v = p.default.fn(f) if not p.default.is_async else await p.default.fn(f)
+            elif v is None and p.required:
                 raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
-            else:
-                bound[p.name] = None
-            _remember_secret(f.state, p.name, bound[p.name])
+            bound[p.name] = v
+            if p.secret:
+                _remember_secret(f.state, p.name, v)
         return bound
 
     async def release(self, state: RunState) -> None:
@@ -236,7 +235,7 @@ class Executor:
 
     async def _when(self, step: Step, f: Frame) -> bool:
         assert step.when is not None
-        if V.truthy(await _value(step.when, f)):
+        if V.truthy(step.when.fn(f) if not step.when.is_async else await step.when.fn(f)):
             return True
         seen: dict[str, Any] = {}
         for n in step.when.names:
@@ -291,7 +290,7 @@ class Executor:
     async def _let(self, s: LetStep, f: Frame) -> None:
         t0 = perf_counter()
         try:
-            v = await s.value.fn(f) if s.value.is_async else s.value.fn(f)
+            v = s.value.fn(f) if not s.value.is_async else await s.value.fn(f)
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         f.vars[s.name] = v
@@ -304,7 +303,7 @@ class Executor:
         branch = "else" if s.else_body is not None else "none"
         try:
             for i, (cond, body) in enumerate(s.branches):
-                if V.truthy(await _value(cond, f)):
+                if V.truthy(cond.fn(f) if not cond.is_async else await cond.fn(f)):
                     chosen, branch = body, str(i + 1)
                     break
         except RunError as e:
@@ -315,7 +314,7 @@ class Executor:
     async def _for_each(self, s: ForEachStep, f: Frame) -> _End | None:
         t0 = perf_counter()
         try:
-            items = await _value(s.iterable, f)
+            items = s.iterable.fn(f) if not s.iterable.is_async else await s.iterable.fn(f)
             if items is None:
                 items = []
             if not isinstance(items, list):
@@ -347,8 +346,12 @@ class Executor:
                 result = J.decode(journal[key])
                 status = "replayed"
             else:
-                target = await _value(s.target, f) if s.target is not None else None
-                args = {name: await _value(c, f) for name, c in s.args}
+                target = (
+                    (s.target.fn(f) if not s.target.is_async else await s.target.fn(f))
+                    if s.target is not None
+                    else None
+                )
+                args = {name: (c.fn(f) if not c.is_async else await c.fn(f)) for name, c in s.args}
                 for name in s.secret_args:
                     _remember_secret(f.state, name, args.get(name))
                 ctx = ActionContext(
@@ -390,19 +393,23 @@ class Executor:
             start = await self._start_time(s, f)
             user_id = f.run.user.id if f.run.user is not None else None
             if s.each_var is None:
-                args = {n: V.to_json(await _value(c, f)) for n, c in s.args}
+                args = {n: V.to_json(c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
                 run = ScheduledRun(new_id(), s.workflow, args, start, chain, user_id, f.run.id)
                 f.state.scheduled.append(run)
                 handle: Any = {"id": run.id, "run_at": run.run_at}
                 count = 1
             else:
                 assert s.each_list is not None
-                items = await _value(s.each_list, f)
+                items = s.each_list.fn(f) if not s.each_list.is_async else await s.each_list.fn(f)
                 if items is None:
                     items = []
                 if not isinstance(items, list):
                     raise RunError(f"schedule … for each needs a list, got {V.type_name(items)}")
-                every = await _value(s.every, f) if s.every is not None else timedelta(0)
+                every = (
+                    (s.every.fn(f) if not s.every.is_async else await s.every.fn(f))
+                    if s.every is not None
+                    else timedelta(0)
+                )
                 if not isinstance(every, timedelta) or every < timedelta(0):
                     raise RunError("`every` must be a duration of at least 0 seconds")
                 batch = await self._batch(s, f, items, start, every, chain, user_id)
@@ -437,7 +444,7 @@ class Executor:
         per_item: list[tuple[str, CExpr]] = []
         for n, c in s.args:
             if c.const or (not c.is_async and var not in c.names):
-                fixed[n] = V.to_json(await _value(c, f))
+                fixed[n] = V.to_json(c.fn(f) if not c.is_async else await c.fn(f))
             else:
                 per_item.append((n, c))
         columns: dict[str, list[Any]] = {n: [] for n, _ in per_item}
@@ -450,13 +457,13 @@ class Executor:
 
     async def _start_time(self, s: ScheduleStep, f: Frame) -> datetime:
         if s.at is not None:
-            at = await _value(s.at, f)
+            at = s.at.fn(f) if not s.at.is_async else await s.at.fn(f)
             if not isinstance(at, datetime):
                 raise RunError(f"schedule … at needs a date, got {V.type_name(at)}")
             return at
         now = V.now()
         if s.in_ is not None:
-            delay = await _value(s.in_, f)
+            delay = s.in_.fn(f) if not s.in_.is_async else await s.in_.fn(f)
             if not isinstance(delay, timedelta):
                 raise RunError(f"schedule … in needs a duration, got {V.type_name(delay)}")
             return now + delay
@@ -477,7 +484,7 @@ class Executor:
                 ),
             )
         try:
-            args = {n: await _value(c, f) for n, c in s.args}
+            args = {n: (c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         run = f.run
@@ -500,7 +507,7 @@ class Executor:
     async def _cancel(self, s: CancelStep, f: Frame) -> None:
         t0 = perf_counter()
         try:
-            target = await _value(s.target, f)
+            target = s.target.fn(f) if not s.target.is_async else await s.target.fn(f)
             ids = [_run_id(x) for x in (target if isinstance(target, list) else [target]) if x is not None]
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
@@ -522,7 +529,7 @@ class Executor:
     async def _return(self, s: ReturnStep, f: Frame) -> _End:
         t0 = perf_counter()
         try:
-            value = await _value(s.value, f) if s.value is not None else {}
+            value = (s.value.fn(f) if not s.value.is_async else await s.value.fn(f)) if s.value is not None else {}
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         self._record(f, s, "ran", (perf_counter() - t0) * 1000)
@@ -535,7 +542,7 @@ class Executor:
     async def _fail(self, s: FailStep, f: Frame) -> None:
         t0 = perf_counter()
         try:
-            message = V.text(await _value(s.message, f))
+            message = V.text(s.message.fn(f) if not s.message.is_async else await s.message.fn(f))
         except RunError as e:
             raise self._fail_at(s, f, t0, e) from None
         raise self._fail_at(s, f, t0, RunError(message, line=s.span.line))

@@ -43,8 +43,11 @@ def token_of(request: Request) -> str | None:
 async def identify(request: Request, store: Store) -> Caller:
     """The caller of this request; a token that is given must be valid (401 otherwise)."""
     token = token_of(request)
-    if token is None:
-        return ANONYMOUS
+    return ANONYMOUS if token is None else await caller_for(token, store)
+
+
+async def caller_for(token: str, store: Store) -> Caller:
+    """Whose token this is: an admin's or a user's (401 when neither)."""
     if await store.verify_admin_token(token):
         return Caller(admin=True)
     user = await store.verify_user_token(token)
