@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,28 +60,54 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     server.blueprint(meta_api.health)
     server.error_handler.add(Exception, on_error)
     server.before_server_start(_open)
+    server.after_server_start(_started)
     server.after_server_stop(_close)
     server.ctx.queue = queue
     return server
 
 
+def _defer_stop_signals(server: Sanic[Any, Any]) -> None:
+    """A SIGINT or SIGTERM that arrives while this process starts is kept until it serves, then
+    obeyed (Sanic installs its own handlers by then): interrupting the start half-way would skip
+    the shutdown, and the database's thread would keep the process alive."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def remember(signum: int, frame: Any) -> None:
+        server.ctx.stop_requested = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, remember)
+
+
+async def _started(server: Sanic[Any, Any]) -> None:
+    if getattr(server.ctx, "stop_requested", False):
+        server.stop(terminate=False)
+
+
 async def _open(server: Sanic[Any, Any]) -> None:
+    _defer_stop_signals(server)
     compiled: App = server.ctx.compiled
     store = await Store.open(app=compiled, global_fallback=True)
-    registry = get_registry()
-    services = Services(store=store, hooks=registry)
     background = None
-    if server.ctx.queue:
-        background = await start_background(compiled, store, server.ctx.data_dir)
+    try:
+        services = Services(store=store, hooks=get_registry())
+        if server.ctx.queue:
+            background = await start_background(compiled, store, server.ctx.data_dir)
+            if background is not None:
+                services.scheduler = background.scheduler
+                services.journal = background.journal
+        state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store), background)
+        # What exists now lives as long as the server: keep it out of the collector's full scans,
+        # which otherwise walk every module, table and compiled closure and stall requests for tens of ms.
+        gc.collect()
+        gc.freeze()
+    except BaseException:  # told to stop while starting: the database's thread would keep the process alive
         if background is not None:
-            services.scheduler = background.scheduler
-            services.journal = background.journal
-    state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store), background)
+            await background.stop()
+        await store.close()
+        raise
     server.ctx.state = state
-    # What exists now lives as long as the server: keep it out of the collector's full scans, which
-    # otherwise walk every module, table and compiled closure and stall requests for tens of ms.
-    gc.collect()
-    gc.freeze()
 
 
 async def start_background(compiled: App, store: Store, data_dir: Path) -> Any:

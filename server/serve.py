@@ -6,6 +6,7 @@ import argparse
 import os
 from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
@@ -47,6 +48,18 @@ def banner(app: App, app_path: str, host: str, port: int, workers: int, queue: s
     console.print("  Ctrl-C stops the server")
 
 
+def stop_waiting_when_told_to_stop(server: Sanic[Any, Any]) -> None:
+    """Sanic's worker manager waits for every worker process to report ready, up to 30 s, even
+    after SIGINT or SIGTERM has asked it to stop: a signal in the first second of `wf serve
+    --workers N` would take that long. Once stopping, it waits for nobody's report and goes on to
+    join the (already signalled) processes."""
+    manager = server.manager
+    all_ready = getattr(manager, "_all_workers_ack", None)
+    if all_ready is None:  # a Sanic without this detail: leave it be
+        return
+    manager._all_workers_ack = lambda: manager._shutting_down or all_ready()  # type: ignore[method-assign]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .cli import load
 
@@ -75,6 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.workers == 1:
             Sanic.serve_single(primary=server)
         else:
+            server.main_process_ready(stop_waiting_when_told_to_stop)
             Sanic.serve(primary=server, app_loader=loader)
     finally:
         if embedded is not None:

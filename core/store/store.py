@@ -144,10 +144,12 @@ class Store:
                     },
                     _enable_global_fallback=global_fallback,
                 )
-        except Exception as e:
+        except BaseException as e:  # a signal to stop included: an open connection's thread would hang the exit
             with ctx:
                 await ctx.close_connections()
-            raise ConfigError(f"cannot open the database: {e}") from e
+            if isinstance(e, Exception):
+                raise ConfigError(f"cannot open the database: {e}") from e
+            raise
         self._ctx = ctx
         self._db = ctx.db(CONNECTION)
         self.dialect = S.dialect_for(type(self._db).__module__)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from serving import free_port
 
 APP = """
@@ -28,8 +29,8 @@ def env() -> dict[str, str]:
     return e
 
 
-def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]:
-    port = free_port()
+def launch(tmp_path: Path, port: int, *args: str) -> tuple[subprocess.Popen[str], Path]:
+    """`wf serve` in a process group of its own, so that a test can see that none is left."""
     log = tmp_path / "serve.log"
     with log.open("w") as out:  # the child keeps its own copy of the file
         proc = subprocess.Popen(
@@ -39,15 +40,19 @@ def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
+    return proc, log
+
+
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]:
+    port = free_port()
+    proc, log = launch(tmp_path, port, *args)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
-    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            # every worker process up (a signal during Sanic's start-up waits out its ack threshold)
-            ready = workers == 1 or log.read_text().count("Worker ready") >= workers
-            if ready and httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return proc, url, log
         except httpx.TransportError:
             pass
@@ -102,3 +107,36 @@ def test_no_access_log_and_sigint(tmp_path: Path) -> None:
     assert stop(proc, signal.SIGINT) < 5
     assert "POST http" not in log.read_text()
     assert (tmp_path / ".wf" / "data.sqlite3").exists()  # the embedded database lives under .wf/
+
+
+def processes_left(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("moment", ["workers starting", "first answer"])
+def test_a_signal_during_start_up_stops_every_process(tmp_path: Path, moment: str) -> None:
+    """Signalled while its worker processes start (one may already answer while another is still
+    opening the database), `wf serve --workers 2` still stops within 5 s and leaves no process."""
+    (tmp_path / "app.wf").write_text(APP)
+    port = free_port()
+    proc, log = launch(tmp_path, port, "--workers", "2")
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and proc.poll() is None:
+        if moment == "workers starting" and "Starting worker" in log.read_text():
+            break
+        try:
+            if moment == "first answer" and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.01)
+    assert proc.poll() is None, log.read_text()
+    assert stop(proc) < 5, log.read_text()
+    deadline = time.monotonic() + 5
+    while processes_left(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not processes_left(proc.pid), "a worker process outlived wf serve:\n" + log.read_text()
