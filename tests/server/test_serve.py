@@ -57,7 +57,7 @@ def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise AssertionError("wf serve did not start:\n" + log.read_text())
 
 
@@ -67,7 +67,7 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)  # its worker processes too: no test leaves one behind
         proc.wait()
         raise AssertionError("wf serve did not stop within 5 s") from None
     return time.monotonic() - t0
@@ -139,4 +139,6 @@ def test_a_signal_during_start_up_stops_every_process(tmp_path: Path, moment: st
     deadline = time.monotonic() + 5
     while processes_left(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not processes_left(proc.pid), "a worker process outlived wf serve:\n" + log.read_text()
+    if processes_left(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("a worker process outlived wf serve:\n" + log.read_text())
