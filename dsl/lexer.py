@@ -1,4 +1,4 @@
-"""The tokens of a `.wf` text, fed one at a time to the LALR parser (SPEC §2.1, §2.8).
+"""The tokens of a `.wf` text, fed one at a time to the LALR parser (docs/language.md §3, §7).
 
 Token shapes are the terminals of `wf.lark`; this module scans them with one regex match per
 token (whitespace and comments folded in), which is several times faster than Lark's own

@@ -112,7 +112,7 @@ def unexpected(tok: Token, expected: list[str]) -> str:
 
 
 def bind_hint(source_line: str, tok: Token, expected: set[str]) -> str | None:
-    """For `x = 1 + 2`: only an action, `schedule` or `call` may follow `NAME =` (SPEC §2.8)."""
+    """For `x = 1 + 2`: only an action, `schedule` or `call` may follow `NAME =` (docs/language.md §3, §7)."""
     m = _BIND_LINE.match(source_line)
     if not m or tok.type == "$END":
         return None

@@ -3,7 +3,7 @@
 Lark compiles `wf.lark` into LALR tables once, at import. The parser is then driven token by
 token (`lexer.Scanner` → `lalr.Stepper`) so that a syntax error does not end the parse: the error
 is reported, the declaration it is in is dropped, and parsing resumes at the next line that
-starts a top-level declaration (SPEC §2.8). The parse actions (`transform.Builder`) build the
+starts a top-level declaration (docs/language.md §3, §7). The parse actions (`transform.Builder`) build the
 AST while parsing and keep each declaration as it is reduced, so what parsed before an error is
 kept.
 """

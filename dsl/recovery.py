@@ -1,4 +1,4 @@
-"""Where parsing resumes after a syntax error, and positions in the text (SPEC §2.8).
+"""Where parsing resumes after a syntax error, and positions in the text (docs/language.md §3, §7).
 
 After an error the parser skips to the next line that starts a top-level declaration
 (`type`, `privacy`, `@…`, `workflow`, `every`, `on`). One case gets a better message: a

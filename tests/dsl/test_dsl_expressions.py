@@ -1,4 +1,4 @@
-"""Expressions (SPEC §2.1, §2.5, §2.8): precedence, literals, strings, durations, search."""
+"""Expressions (docs/language.md §3, §7, §8): precedence, literals, strings, durations, search."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Words and lines (SPEC §2.1, §2.8): reserved and contextual words, word boundaries, newlines."""
+"""Words and lines (docs/language.md §3, §7): reserved and contextual words, word boundaries, newlines."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from dsl_helpers import B, F, L, N, S, body, errors, expr, module, stmt
 from wfkit.dsl import ast
 from wfkit.dsl.lexer import RESERVED
 
-SPEC_RESERVED = (
+DOCUMENTED_RESERVED = (
     "and or not in is empty true false if else for each let schedule call cancel return terminate fail search when"
 )
 
 
 def test_the_reserved_words_are_the_specs() -> None:
-    assert set(SPEC_RESERVED.split()) == RESERVED
+    assert set(DOCUMENTED_RESERVED.split()) == RESERVED
 
 
-@pytest.mark.parametrize("word", SPEC_RESERVED.split())
+@pytest.mark.parametrize("word", DOCUMENTED_RESERVED.split())
 def test_reserved_words_are_never_names(word: str) -> None:
     for text in (
         f"workflow w() {{\n  let {word} = 1\n}}\n",

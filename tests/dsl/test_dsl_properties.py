@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wfkit.dsl import ParseResult, ast, parse
 
-SPEC_EXAMPLE = (Path(__file__).parent / "fixtures" / "spec_example.wf").read_text(encoding="utf-8")
+EXAMPLE_APP = (Path(__file__).parent / "fixtures" / "spec_example.wf").read_text(encoding="utf-8")
 
 # pieces of the language, so that random text gets past the lexer and deep into the grammar
 _WORDS = (
@@ -54,7 +54,7 @@ def test_any_sequence_of_language_pieces(text: str) -> None:
 
 @st.composite
 def mutated(draw: st.DrawFn) -> str:
-    text = SPEC_EXAMPLE
+    text = EXAMPLE_APP
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(text)))
         kind = draw(st.sampled_from(["delete", "insert", "duplicate"]))
@@ -77,5 +77,5 @@ def test_mutated_spec_example(text: str) -> None:
 
 
 def test_the_spec_example_parses_cleanly() -> None:
-    result = check(SPEC_EXAMPLE)
+    result = check(EXAMPLE_APP)
     assert result.diagnostics == []

@@ -1,4 +1,5 @@
-"""SPEC §2's complete example parses cleanly, into the AST the compiler expects."""
+"""The product contract's complete example app (fixtures/spec_example.wf) parses cleanly, into the
+AST the compiler expects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Statements (SPEC §2.4, §2.6, §2.8): actions and their targets, bindings, `when`, blocks, schedules."""
+"""Statements (docs/language.md §3, §6, §7, §11): actions and their targets, bindings, `when`, blocks, schedules."""
 
 from __future__ import annotations
 
@@ -246,5 +246,5 @@ def test_return_object_may_span_lines() -> None:
 
 def test_binding_a_bare_name_is_an_action_for_the_compiler_to_judge() -> None:
     # `x = y` is syntactically the action `y`; the compiler, which knows the actions,
-    # says "no action y" and suggests `let x = y` (SPEC §2.8)
+    # says "no action y" and suggests `let x = y` (docs/language.md §3, §7)
     assert stmt("x = y") == action("y", bind="x")

@@ -1,4 +1,4 @@
-"""Parse speed: `python tests/dsl/bench_parse.py [N]` parses two generated apps of N workflows,
+"""Parse speed: `python bench/parse.py [N]` parses two generated apps of N workflows,
 one of five short statements each and one of seven longer ones (searches, interpolations),
 and prints the best of five CPU times."""
 
