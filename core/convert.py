@@ -160,7 +160,8 @@ async def convert_args(
     for p in wf.params:
         value = raw.get(p.name)
         as_text = from_text if isinstance(from_text, bool) else p.name in from_text
-        if value is None or (as_text and value == "" and p.type != TEXT):
+        # "" is no value for a type other than text, however it came (`?n=` and `{"n": ""}` alike)
+        if value is None or (value == "" and p.type != TEXT):
             if p.required:
                 raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
             continue

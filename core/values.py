@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,13 +72,28 @@ def add(a: Any, b: Any) -> Any:
         return a + b
     if ta is list:
         return a + b if tb is list else [*a, b]
-    if isinstance(a, datetime) and isinstance(b, timedelta):
-        return a + b
-    if isinstance(a, timedelta) and isinstance(b, datetime | timedelta):
-        return b + a
+    if isinstance(b, timedelta) and isinstance(a, datetime | timedelta):
+        return _in_range(operator.add, a, b)
+    if isinstance(a, timedelta) and isinstance(b, datetime):
+        return _in_range(operator.add, b, a)
     if ta is str or tb is str:
         return text(a) + text(b)
     raise RunError(f"cannot add {type_name(a)} and {type_name(b)}")
+
+
+def _in_range(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """Date and duration arithmetic. Dates run from year 1 to 9999 and durations to 999,999,999 days:
+    past them (or a duration times NaN) is the run's error, not the server's."""
+    try:
+        return op(a, b)
+    except (OverflowError, ValueError):
+        raise RunError(
+            f"{type_name(a)} {_SIGNS[op]} {type_name(b)} is out of range "
+            "(dates run from year 1 to 9999, durations to 999,999,999 days)"
+        ) from None
+
+
+_SIGNS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 
 def sub(a: Any, b: Any) -> Any:
@@ -88,9 +105,9 @@ def sub(a: Any, b: Any) -> Any:
     if ta in (int, float) and tb in (int, float):
         return normalize_number(a - b)
     if isinstance(a, datetime) and isinstance(b, timedelta | datetime):
-        return a - b
-    if isinstance(a, timedelta) and isinstance(b, timedelta):
-        return a - b
+        return _in_range(operator.sub, a, b)
+    if ta is timedelta and tb is timedelta:
+        return _in_range(operator.sub, a, b)
     if ta is list:
         drop = b if tb is list else [b]
         return [x for x in a if x not in drop]
@@ -104,9 +121,9 @@ def mul(a: Any, b: Any) -> Any:
     if ta in (int, float) and tb in (int, float):
         return normalize_number(a * b)
     if ta is timedelta and tb in (int, float):
-        return a * b
+        return _in_range(operator.mul, a, b)
     if tb is timedelta and ta in (int, float):
-        return b * a
+        return _in_range(operator.mul, b, a)
     raise RunError(f"cannot multiply {type_name(a)} by {type_name(b)}")
 
 
@@ -119,7 +136,7 @@ def div(a: Any, b: Any) -> Any:
     if ta in (int, float) and tb in (int, float):
         return normalize_number(a / b)
     if ta is timedelta and tb in (int, float):
-        return a / b
+        return _in_range(operator.truediv, a, b)
     if ta is timedelta and tb is timedelta:
         if not b:
             raise RunError("division by zero")

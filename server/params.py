@@ -1,5 +1,9 @@
-"""A call's parameters from its JSON body, form body or query string (SPEC §3.1), and the
-`request` value a workflow started over HTTP sees."""
+"""A call's parameters from its JSON body, form body or query string (docs/http.md "Calling a
+workflow"), and the `request` value a workflow started over HTTP sees.
+
+A value means the same whichever way it comes: `?word=` is the empty text, as `{"word": ""}` is (Sanic
+drops blank query values unless asked to keep them), and a JSON object sent with a form's content type
+(what `curl -d '{…}'` sends) is read as JSON."""
 
 from __future__ import annotations
 
@@ -53,6 +57,15 @@ def _json_body(raw: bytes) -> Any:
         raise bad_request(str(e)) from None
 
 
+def _lenient_body(raw: bytes) -> Any:
+    """A webhook's body: its JSON value when it is JSON, else empty (`request.raw` holds the text)."""
+    _text(raw)  # not UTF-8, or holding NUL: refused as for any call
+    try:
+        return loads(raw)
+    except ValueError:
+        return None
+
+
 def read_input(request: Request, *, lenient: bool = False) -> CallInput:
     """Parameters: the query string first, then the body's (the body wins on the same name).
 
@@ -60,7 +73,8 @@ def read_input(request: Request, *, lenient: bool = False) -> CallInput:
     in `request.body` instead of being refused."""
     query: dict[str, Any] = {}
     if request.query_string:
-        query = {k: _single_or_list(v) for k, v in request.args.items() if k != "api_token"}
+        args = request.get_args(keep_blank_values=True)
+        query = {k: _single_or_list(v) for k, v in args.items() if k != "api_token"}
         if any("\x00" in k or "\x00" in str(v) for k, v in query.items()):
             raise bad_request("NUL characters are not allowed in a request")
     params: dict[str, Any] = dict(query)
@@ -69,25 +83,26 @@ def read_input(request: Request, *, lenient: bool = False) -> CallInput:
     body: Any = {}
     if raw.strip():
         ctype = request.content_type.partition(";")[0].strip().lower()
-        if ctype == "application/json" or ctype.endswith("+json") or ctype in ("", "text/plain"):
-            body = _json_body(raw)
+        if ctype == "application/x-www-form-urlencoded" and raw.lstrip()[:1] == b"{":
+            ctype = "application/json"  # `curl -d '{"title": …}'` labels JSON as a form
+        if lenient and ctype not in FORM_TYPES:  # webhook senders do not always label their bodies
+            body = _lenient_body(raw)
             if isinstance(body, dict):
                 params.update(body)
                 text_keys = text_keys - body.keys() if text_keys else NO_NAMES
-            elif not lenient:
+        elif ctype == "application/json" or ctype.endswith("+json") or ctype in ("", "text/plain"):
+            body = _json_body(raw)
+            if not isinstance(body, dict):
                 raise bad_request("the JSON body must be an object of parameters")
+            params.update(body)
+            text_keys = text_keys - body.keys() if text_keys else NO_NAMES
         elif ctype in FORM_TYPES:
             _text(raw)
-            form = {k: _single_or_list(v) for k, v in request.form.items()} if request.form else {}
+            fields = request.get_form(keep_blank_values=True)
+            form = {k: _single_or_list(v) for k, v in fields.items()} if fields else {}
             body = form
             params.update(form)
             text_keys = set(text_keys) | set(form)
-        elif lenient:  # webhook senders do not always label their bodies: JSON when it parses
-            text = _text(raw)
-            try:
-                body = loads(raw)
-            except ValueError:
-                body = text
         else:
             raise bad_request(f"unsupported content type {ctype}: send application/json or a form")
 

@@ -28,6 +28,9 @@ PUBLIC = {
     "stripe_hook",
     "standard_hook",
     "hmac_hook",
+    "days_ago",
+    "stripe_counted",
+    "standard_raw",
 }
 
 
