@@ -1,6 +1,6 @@
 """Arguments from outside (JSON, form, query string, command line) → values of declared types.
 
-SPEC §3.1: "42" → 42 for a number, "true"/"yes" → true, a thing's id → that thing, ISO 8601 text →
+docs/http.md "Calling a workflow": "42" → 42 for a number, "true"/"yes" → true, a thing's id → that thing, ISO 8601 text →
 a date, seconds or ISO 8601 text → a duration, a list from a JSON array or repeated keys.
 """
 

@@ -67,7 +67,10 @@ def add(a: Any, b: Any) -> Any:
         return a
     ta, tb = type(a), type(b)
     if ta in (int, float) and tb in (int, float):
-        return normalize_number(a + b)
+        try:
+            return normalize_number(a + b)
+        except OverflowError:  # an integer past a float's range met a float
+            raise _too_large() from None
     if ta is str and tb is str:
         return a + b
     if ta is list:
@@ -93,6 +96,10 @@ def _in_range(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         ) from None
 
 
+def _too_large() -> RunError:
+    return RunError("the number is too large (past ±1.8e308)")
+
+
 _SIGNS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 
@@ -103,7 +110,10 @@ def sub(a: Any, b: Any) -> Any:
         return normalize_number(-b)
     ta, tb = type(a), type(b)
     if ta in (int, float) and tb in (int, float):
-        return normalize_number(a - b)
+        try:
+            return normalize_number(a - b)
+        except OverflowError:  # an integer past a float's range met a float
+            raise _too_large() from None
     if isinstance(a, datetime) and isinstance(b, timedelta | datetime):
         return _in_range(operator.sub, a, b)
     if ta is timedelta and tb is timedelta:
@@ -119,7 +129,10 @@ def mul(a: Any, b: Any) -> Any:
         return None
     ta, tb = type(a), type(b)
     if ta in (int, float) and tb in (int, float):
-        return normalize_number(a * b)
+        try:
+            return normalize_number(a * b)
+        except OverflowError:  # an integer past a float's range met a float
+            raise _too_large() from None
     if ta is timedelta and tb in (int, float):
         return _in_range(operator.mul, a, b)
     if tb is timedelta and ta in (int, float):
@@ -134,7 +147,10 @@ def div(a: Any, b: Any) -> Any:
     if tb in (int, float) and b == 0:
         raise RunError("division by zero")
     if ta in (int, float) and tb in (int, float):
-        return normalize_number(a / b)
+        try:
+            return normalize_number(a / b)
+        except OverflowError:  # an integer past a float's range met a float
+            raise _too_large() from None
     if ta is timedelta and tb in (int, float):
         return _in_range(operator.truediv, a, b)
     if ta is timedelta and tb is timedelta:
@@ -150,7 +166,10 @@ def mod(a: Any, b: Any) -> Any:
     if type(a) in (int, float) and type(b) in (int, float):
         if b == 0:
             raise RunError("division by zero")
-        return normalize_number(a % b)
+        try:
+            return normalize_number(a % b)
+        except OverflowError:  # an integer past a float's range met a float
+            raise _too_large() from None
     raise RunError(f"cannot take {type_name(a)} modulo {type_name(b)}")
 
 
