@@ -21,8 +21,8 @@ import statistics
 import time
 
 from wfkit.core.executor import Executor
-from wfkit.core.loader import build_app
 from wfkit.core.services import Services
+from wfkit.plugins.loader import build_app
 
 # One group = 5 statements: three lets, an if, and the let inside it (which runs 1 time in 3).
 GROUP = """  let a = a + {i} * 2

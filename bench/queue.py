@@ -36,8 +36,8 @@ from arq.connections import RedisSettings, create_pool
 from wfkit.core import values as V
 from wfkit.core.executor import Executor
 from wfkit.core.scheduler import ScheduledRun, new_id
-from wfkit.core.testing import compile_source, open_test_store
 from wfkit.server.queue import Background, EmbeddedRedis, WorkerSettings
+from wfkit.testing import compile_source, open_test_store
 
 SOURCE = """
 workflow noop(n: number) {
@@ -113,7 +113,7 @@ async def wfkit_runs(url: str, jobs: int) -> float:
         while bg.worker.stats.finished < jobs:
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - t0
-        saved = len(await store.list_runs(workflow="noop", limit=10))
+        saved = len(await store.runs.recent(workflow="noop", limit=10))
         await bg.stop()
     assert saved == 10
     return jobs / elapsed

@@ -6,7 +6,7 @@ the same inserts and the same query on the same database in the same run.
 
 wfkit's side is the whole path: a compiled workflow run by the executor (run record, journal,
 type checks, privacy lookup), the store's SQL. The bare side is tortoise's model API
-(`ThingRow.create`) and a queryset with a `RawSQL` annotation, as STACK.md measured.
+(`ThingRow.create`) and a queryset with a `RawSQL` annotation.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from wfkit.core.services import Services
 from wfkit.core.store import Store, ThingRow, new_thing_id
 from wfkit.core.store.codec import iso
 from wfkit.core.store.sql import index_expr
-from wfkit.core.testing import compile_source
 from wfkit.core.types import NUMBER
+from wfkit.testing import compile_source
 
 SOURCE = """
 type Order {
@@ -66,11 +66,12 @@ async def timed(n: int, fn: Callable[[int], Awaitable[Any]]) -> float:
 
 async def main(url: str, creates: int, rows: int, searches: int) -> None:
     app = compile_source(SOURCE)
-    store = await Store.open(url, app)
+    services = Services()  # one, shared by the store and the executor, as in a server process
+    store = await Store.open(url, app, services=services)
     try:
         for table in ("things", "users", "tokens", "outbox"):
             await store.execute(f'DELETE FROM "{table}"')
-        executor = Executor(app, Services(store=store))
+        executor = Executor(app, services)
         rng = random.Random(7)
         amounts = [rng.randint(1, 1000) for _ in range(max(creates, rows))]
 

@@ -19,8 +19,7 @@ from .types import WfType
 from .values import is_secret_name
 
 if TYPE_CHECKING:
-    from wfkit.plugins.spec import ActionSpec
-
+    from .actions import ActionSpec
     from .frame import Frame
 
 

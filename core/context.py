@@ -12,23 +12,42 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class RunInfo:
-    """Who runs what: shared by every action of one run."""
+    """Who runs what: shared by every action of one run, and what event hooks get as `run`.
+
+    Fields:
+    - `id`: the run's id (`runs/ID`);
+    - `workflow`: the workflow's name;
+    - `user`: the caller (`current_user`); None for anonymous and admin runs;
+    - `admin`: started with an admin token, by the scheduler, a trigger or the CLI;
+    - `ignore_privacy`: admin runs and `@ignore_privacy` workflows see past privacy rules;
+    - `chain`: how many generations of scheduled runs led here (limited by WF_MAX_CHAIN).
+    """
 
     id: str
     workflow: str
-    user: Thing | None = None  # the caller (`current_user`); None for anonymous and admin runs
-    admin: bool = False  # started with an admin token, by the scheduler, a trigger or the CLI
-    ignore_privacy: bool = False  # admin runs and `@ignore_privacy` workflows
-    chain: int = 1  # how many generations of scheduled runs led here (SPEC §2.4, WF_MAX_CHAIN)
+    user: Thing | None = None
+    admin: bool = False
+    ignore_privacy: bool = False
+    chain: int = 1
 
 
 @dataclass(slots=True)
 class ActionContext:
-    """Handed to every action: `ctx.run`, `ctx.store`, `ctx.log(message)`, `ctx.idempotency_key`."""
+    """Handed to every action as `ctx` (see docs/plugins.md, "What an action receives").
+
+    Fields:
+    - `run`: the run this statement belongs to (a `RunInfo`);
+    - `idempotency_key`: stable across attempts of this statement in this run: hand it to outside
+      systems so a retried run does not act twice;
+    - `line`: the statement's line, for messages;
+    - `log`: `ctx.log(message)` keeps a message with the run;
+    - `store`: the data store (`wfkit.core.store.Store`) when one is configured, else None;
+    - `services`: settings and shared clients.
+    """
 
     run: RunInfo
-    idempotency_key: str  # stable across attempts of this statement in this run
-    line: int  # the statement's line, for messages
+    idempotency_key: str
+    line: int
     log: Callable[[str], None]
-    store: Any = None  # the data store (wfkit.core.store) when one is configured
-    services: dict[str, Any] = field(default_factory=dict)  # settings and shared clients
+    store: Any = None
+    services: dict[str, Any] = field(default_factory=dict)

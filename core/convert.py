@@ -1,7 +1,8 @@
 """Arguments from outside (JSON, form, query string, command line) → values of declared types.
 
-docs/http.md "Calling a workflow": "42" → 42 for a number, "true"/"yes" → true, a thing's id → that thing, ISO 8601 text →
-a date, seconds or ISO 8601 text → a duration, a list from a JSON array or repeated keys.
+docs/http.md "Calling a workflow": "42" → 42 for a number, "true"/"yes" → true, a thing's id → that
+thing, ISO 8601 text → a date, seconds or ISO 8601 text → a duration, a list from a JSON array or
+repeated keys.
 """
 
 from __future__ import annotations

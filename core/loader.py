@@ -1,4 +1,8 @@
-"""An app from disk: a `.wf` file, or a folder whose `*.wf` files (recursively) form one app."""
+"""An app from disk: a `.wf` file, or a folder whose `*.wf` files (recursively) form one app.
+
+The caller passes the registry of actions and functions; `wfkit.plugins.loader` has the same
+functions with the installed plugins' registry as the default.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from wfkit.dsl import parse
 from wfkit.dsl.errors import Diagnostic
 
 from .app import App
-from .compiler import compile_modules
+from .compile import compile_modules
 from .errors import CompileError, ConfigError, WfSyntaxError
 
 if TYPE_CHECKING:
-    from wfkit.plugins.manager import Registry
+    from .actions import Registry
 
 
 def read_sources(path: str | Path) -> dict[str, str]:
@@ -36,14 +40,8 @@ def read_sources(path: str | Path) -> dict[str, str]:
     return out
 
 
-def compile_sources(
-    sources: dict[str, str], registry: Registry | None = None
-) -> tuple[App, list[Diagnostic], list[Diagnostic]]:
+def compile_sources(sources: dict[str, str], registry: Registry) -> tuple[App, list[Diagnostic], list[Diagnostic]]:
     """Parse and compile: the app, the syntax diagnostics and the compiler's (errors and warnings)."""
-    if registry is None:
-        from wfkit.plugins.manager import get_registry
-
-        registry = get_registry()
     modules = []
     diagnostics: list[Diagnostic] = []
     for name, text in sources.items():
@@ -54,7 +52,7 @@ def compile_sources(
     return app, diagnostics, more
 
 
-def build_app(sources: dict[str, str], registry: Registry | None = None) -> App:
+def build_app(sources: dict[str, str], registry: Registry) -> App:
     """The compiled app, or a `WfSyntaxError`/`CompileError` carrying every diagnostic."""
     app, syntax, meaning = compile_sources(sources, registry)
     if any(d.severity == "error" for d in meaning):
@@ -64,5 +62,5 @@ def build_app(sources: dict[str, str], registry: Registry | None = None) -> App:
     return app
 
 
-def load_app(path: str | Path, registry: Registry | None = None) -> App:
+def load_app(path: str | Path, registry: Registry) -> App:
     return build_app(read_sources(path), registry)

@@ -14,8 +14,6 @@ from typing import Any
 from . import values as V
 from .things import Thing
 
-CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "contains")
-
 
 class Cond:
     """A condition on the fields of one thing."""

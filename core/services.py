@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .context import RunInfo
 from .errors import ConfigError
+from .frame import Frame, RunState
 from .journal import Journal, MemoryJournal
+from .runs import RunRecord
 from .scheduler import MemoryScheduler, Scheduler
 
 if TYPE_CHECKING:
-    from wfkit.plugins.manager import Registry
+    from .actions import Registry
+
+ADMIN_RUN = RunInfo(id="-", workflow="-", admin=True, ignore_privacy=True)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -44,7 +50,8 @@ class Limits:
 
 @dataclass(slots=True)
 class Services:
-    """The store, the queue and the journal a run uses; in-memory ones when none is given."""
+    """The store, the queue and the journal a run uses; in-memory ones when none is given. A process
+    builds one and shares it: the store it opens takes it (`Store.open(services=…)`)."""
 
     store: Any = None  # wfkit.core.store.Store once configured
     scheduler: Scheduler = field(default_factory=MemoryScheduler)
@@ -52,3 +59,11 @@ class Services:
     limits: Limits = field(default_factory=Limits.from_env)
     hooks: Registry | None = None  # the plugin registry, whose listeners hear of run events
     extra: dict[str, Any] = field(default_factory=dict)  # settings and clients for plugins
+
+    def frame(self, run: RunInfo | None = None) -> Frame:
+        """A frame with nothing bound, for expressions evaluated outside a workflow that need only
+        the caller and these services: privacy conditions, field defaults, webhook secrets.
+        Without `run`, as admin."""
+        run = run or ADMIN_RUN
+        record = RunRecord(run.id, run.workflow, "store", datetime.now(UTC), {})
+        return Frame({}, run, self, RunState(record))

@@ -10,9 +10,6 @@ PRIMITIVES = ("text", "number", "boolean", "date", "duration", "object")
 class WfType:
     """A type known at compile time."""
 
-    def is_thing(self) -> bool:
-        return isinstance(self, ThingType)
-
 
 @dataclass(frozen=True, slots=True)
 class Prim(WfType):
@@ -64,6 +61,14 @@ ANY = AnyType()
 NOTHING = NothingType()
 USER = ThingType("User")
 ANY_LIST = ListType(ANY)
+
+# The fields every thing has besides its declared ones (their names: `things.BUILTIN_FIELDS`).
+BUILTIN_FIELD_TYPES: dict[str, WfType] = {
+    "id": TEXT,
+    "created_at": DATE,
+    "modified_at": DATE,
+    "created_by": USER,
+}
 
 
 def parse_type(text: str) -> WfType:

@@ -51,9 +51,14 @@ def type_name(v: Any) -> str:
 
 def normalize_number(x: int | float) -> int | float:
     """Whole floats become ints, so `4 / 2` prints as 2 and compares equal to an id-like 2."""
-    if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
-        return int(x)
-    return x
+    if isinstance(x, float):
+        return int(x) if x.is_integer() and abs(x) < 2**53 else x
+    if -(2**63) <= x < 2**64:
+        return x
+    try:  # whole numbers past 64 bits, as JSON (and orjson) carry them: as a float
+        return float(x)
+    except OverflowError:
+        raise _too_large() from None
 
 
 # --------------------------------------------------------------------------- arithmetic

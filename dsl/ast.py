@@ -1,6 +1,6 @@
 """The abstract syntax tree of a `.wf` file: frozen dataclasses, each node with its `span`.
 
-The parser (`wfkit.dsl.parser`) builds these; the compiler (`wfkit.core.compiler`) reads them.
+The parser (`wfkit.dsl.parser`) builds these; the compiler (`wfkit.core.compile`) reads them.
 Nothing here knows about Lark: the evaluator never sees a raw parse tree.
 """
 

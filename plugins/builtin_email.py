@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+from wfkit.core.actions import ActionSpec, ParamSpec
 from wfkit.core.errors import ActionError, ConfigError
 
 from . import hookimpl
-from .spec import ActionSpec, ParamSpec
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 from wfkit.core import values as V
+from wfkit.core.actions import ActionSpec, ParamSpec
 from wfkit.core.errors import ActionError
 
 from . import hookimpl
-from .spec import ActionSpec, ParamSpec
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext

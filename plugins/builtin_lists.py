@@ -11,11 +11,11 @@ from functools import reduce
 from typing import Any
 
 from wfkit.core import types as t
+from wfkit.core.actions import FunctionSpec, ParamSpec
 from wfkit.core.errors import FunctionError
 from wfkit.core.things import Thing
 
 from . import hookimpl
-from .spec import FunctionSpec, ParamSpec
 from .values import check_comparable, fail, is_number, key, read_field, to_text
 
 

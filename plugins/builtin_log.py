@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wfkit.core.actions import ActionSpec
+
 from . import hookimpl
-from .spec import ActionSpec
 from .values import to_text
 
 if TYPE_CHECKING:

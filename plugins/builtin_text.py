@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from wfkit.core.actions import FunctionSpec, ParamSpec
+
 from . import hookimpl
-from .spec import FunctionSpec, ParamSpec
 from .values import fail, format_iso, is_number, to_date, to_text
 
 MAX_RANDOM_LENGTH = 100_000  # a typo must not make a run allocate gigabytes

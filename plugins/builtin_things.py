@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wfkit.core.actions import ActionSpec
 from wfkit.core.errors import ActionError
 from wfkit.core.things import Thing
 
 from . import hookimpl
-from .spec import ActionSpec
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wfkit.core.actions import ActionSpec, ParamSpec
 from wfkit.core.things import Thing
 
 from . import hookimpl
 from .builtin_things import store_of
-from .spec import ActionSpec, ParamSpec
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext
@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 async def sign_up(ctx: ActionContext, target: Any, args: dict[str, Any]) -> Thing:
     fields = {k: v for k, v in args.items() if k not in ("email", "password")}
-    return await store_of(ctx, "sign_up").sign_up(args.get("email"), args.get("password"), fields, run=ctx.run)
+    return await store_of(ctx, "sign_up").users.sign_up(args.get("email"), args.get("password"), fields, run=ctx.run)
 
 
 async def log_in(ctx: ActionContext, target: Any, args: dict[str, Any]) -> dict[str, Any]:
     keep = bool(args.get("keep"))
-    return await store_of(ctx, "log_in").log_in(args.get("email"), args.get("password"), keep=keep)
+    return await store_of(ctx, "log_in").users.log_in(args.get("email"), args.get("password"), keep=keep)
 
 
 @hookimpl

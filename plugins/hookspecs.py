@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from wfkit.core.actions import ActionSpec, FunctionSpec
     from wfkit.core.context import RunInfo
-
-    from .spec import ActionSpec, FunctionSpec
 
 hookspec = pluggy.HookspecMarker("wfkit")
 

@@ -1,4 +1,4 @@
-"""Loads the plugins and collects their actions and functions into one `Registry`.
+"""Loads the plugins and collects their actions and functions into one `PluginRegistry`.
 
 Built-ins (`DEFAULT_PLUGINS`) are registered exactly like third-party plugins, which come from the
 `wfkit` entry point group; after loading, `check_pending()` turns a misspelled hook into an error.
@@ -18,10 +18,10 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import pluggy
+from wfkit.core.actions import ActionSpec, FunctionSpec, ParamSpec, Registry
 from wfkit.core.errors import PluginError
 
 from . import hookspecs
-from .spec import ActionSpec, FunctionSpec, ParamSpec
 
 logger = logging.getLogger("wfkit.plugins")
 
@@ -37,7 +37,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 ENTRY_POINT_GROUP = "wfkit"
 
-# SPEC §2.8: a verb or function with one of these names could never be written
+# docs/language.md (reserved words): a verb or function with one of these names could never be written
 RESERVED = frozenset(
     {
         *("and", "or", "not", "in", "is", "empty", "true", "false", "if", "else", "for", "each", "let"),
@@ -58,13 +58,9 @@ def new_plugin_manager() -> pluggy.PluginManager:
 
 
 @dataclass
-class Registry:
-    """Every action and function the installed plugins provide, and who provides each."""
+class PluginRegistry(Registry):
+    """A `Registry` loaded from plugins: its events reach the plugins' hooks through `pm`."""
 
-    actions: dict[str, ActionSpec] = field(default_factory=dict)
-    functions: dict[str, FunctionSpec] = field(default_factory=dict)
-    action_plugins: dict[str, str] = field(default_factory=dict)  # verb -> plugin name
-    function_plugins: dict[str, str] = field(default_factory=dict)  # function name -> plugin name
     pm: pluggy.PluginManager = field(default_factory=new_plugin_manager, repr=False)
 
     @property
@@ -119,7 +115,7 @@ def _register(pm: pluggy.PluginManager, plugin: object | str) -> None:
         raise PluginError(f"plugin {name}: {e}") from e
 
 
-def load_registry(extra_plugins: Iterable[object | str] = (), *, entrypoints: bool = True) -> Registry:
+def load_registry(extra_plugins: Iterable[object | str] = (), *, entrypoints: bool = True) -> PluginRegistry:
     """A fresh registry: the built-ins, the `wfkit` entry points (unless `entrypoints=False`), then
     `extra_plugins` (modules, classes, instances or module names with `@hookimpl` functions)."""
     pm = new_plugin_manager()
@@ -133,7 +129,7 @@ def load_registry(extra_plugins: Iterable[object | str] = (), *, entrypoints: bo
     for plugin in extra_plugins:
         _register(pm, plugin)
     _check_pending(pm)
-    registry = Registry(pm=pm)
+    registry = PluginRegistry(pm=pm)
     registry.actions, registry.action_plugins = _collect(pm, "register_actions", ActionSpec)
     registry.functions, registry.function_plugins = _collect(pm, "register_functions", FunctionSpec)
     return registry
@@ -156,7 +152,7 @@ def _check_pending(pm: pluggy.PluginManager) -> None:
 
 
 @functools.cache
-def get_registry() -> Registry:
+def get_registry() -> PluginRegistry:
     """The registry of this process, loaded once (`get_registry.cache_clear()` to reload)."""
     return load_registry()
 
@@ -231,7 +227,7 @@ def _check_callable(where: str, fn: object, positional: int, named: tuple[str, .
         raise PluginError(f"{where}: its implementation does not take the declared arguments: {e}") from e
 
 
-def plugins_info(registry: Registry | None = None) -> list[dict[str, Any]]:
+def plugins_info(registry: PluginRegistry | None = None) -> list[dict[str, Any]]:
     """Per plugin: name, package and version (entry-point plugins), the hooks it implements and the
     actions and functions it provides — what `wf plugins` shows."""
     registry = registry or get_registry()

@@ -1,5 +1,5 @@
 """The Sanic application: built by a factory so each server worker process can build its own
-(STACK.md: Sanic's loader re-creates the app in every worker)."""
+(Sanic's loader re-creates the app in every worker)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooL
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, WfError
 from wfkit.core.executor import Executor
-from wfkit.core.loader import load_app
 from wfkit.core.services import Services
 from wfkit.core.store import Store
+from wfkit.plugins.loader import load_app
 from wfkit.plugins.manager import get_registry
 
 from . import data_api, meta_api, wf_api
@@ -88,15 +88,12 @@ async def _started(server: Sanic[Any, Any]) -> None:
 async def _open(server: Sanic[Any, Any]) -> None:
     _defer_stop_signals(server)
     compiled: App = server.ctx.compiled
-    store = await Store.open(app=compiled, global_fallback=True)
+    services = Services(hooks=get_registry())  # the process's one: the store, the queue and the executor share it
+    store = await Store.open(app=compiled, services=services, global_fallback=True)
     background = None
     try:
-        services = Services(store=store, hooks=get_registry())
-        if server.ctx.queue:
-            background = await start_background(compiled, store, server.ctx.data_dir)
-            if background is not None:
-                services.scheduler = background.scheduler
-                services.journal = background.journal
+        if server.ctx.queue:  # the queue sets the services' scheduler and journal to its own
+            background = await start_background(compiled, store, services, server.ctx.data_dir)
         state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store), background)
         # What exists now lives as long as the server: keep it out of the collector's full scans,
         # which otherwise walk every module, table and compiled closure and stall requests for tens of ms.
@@ -110,13 +107,15 @@ async def _open(server: Sanic[Any, Any]) -> None:
     server.ctx.state = state
 
 
-async def start_background(compiled: App, store: Store, data_dir: Path) -> Any:
+async def start_background(compiled: App, store: Store, services: Services, data_dir: Path) -> Any:
     """The queue (scheduled runs, triggers, recurring events) with an in-process worker."""
     try:
         from .queue import Background
     except ImportError:  # pragma: no cover - the queue ships with wfkit; kept for partial installs
         return None
-    return await Background.start(compiled, store, redis_url=os.environ.get("WF_REDIS_URL"), data_dir=data_dir)
+    return await Background.start(
+        compiled, store, services=services, redis_url=os.environ.get("WF_REDIS_URL"), data_dir=data_dir
+    )
 
 
 async def _close(server: Sanic[Any, Any]) -> None:
@@ -141,7 +140,9 @@ def on_error(request: Request, exc: Exception) -> HTTPResponse:
     if isinstance(exc, NotFound):
         return error_response(404, "NOT_FOUND", f"Not found: {request.path}")
     if isinstance(exc, MethodNotAllowed):
-        return error_response(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+        response = error_response(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+        response.headers.update({k: v for k, v in exc.headers.items() if k.lower() == "allow"})  # Sanic names them
+        return response
     if isinstance(exc, PayloadTooLarge):
         limit = request.app.config.REQUEST_MAX_SIZE
         return error_response(413, "PAYLOAD_TOO_LARGE", f"the body is larger than {limit} bytes")

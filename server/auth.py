@@ -1,4 +1,4 @@
-"""Who is calling: an admin token, a user token (from `log_in`), or nobody (SPEC §3.1)."""
+"""Who is calling: an admin token, a user token (from `log_in`), or nobody (docs/http.md)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ async def identify(request: Request, store: Store) -> Caller:
 
 async def caller_for(token: str, store: Store) -> Caller:
     """Whose token this is: an admin's or a user's (401 when neither)."""
-    if await store.verify_admin_token(token):
+    if await store.users.verify_admin_token(token):
         return Caller(admin=True)
-    user = await store.verify_user_token(token)
+    user = await store.users.verify_user_token(token)
     if user is None:
         raise unauthorized("the token is not valid, or it has expired")
     return Caller(user=user)

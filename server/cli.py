@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import orjson
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, PluginError, RunError, SourceError, WfError
-from wfkit.core.loader import compile_sources, read_sources
+from wfkit.plugins.loader import compile_sources, read_sources
 
 
 def _print(text: str, stream: TextIO | None = None) -> None:
@@ -30,7 +30,7 @@ def _json(value: Any) -> str:
 
 def load(path: str, *, err: TextIO | None = None) -> App:
     """Compile the app, or print every diagnostic and raise SystemExit(1)."""
-    from wfkit.core.loader import build_app
+    from wfkit.plugins.loader import build_app
 
     try:
         return build_app(read_sources(path))
@@ -90,19 +90,20 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
 
     from .queue import Background
 
-    async with await Store.open(app=app) as store:
+    services = Services(hooks=get_registry())  # shared by the store, the queue and the run
+    async with await Store.open(app=app, services=services) as store:
         # the durable queue (WF_REDIS_URL, else the embedded Redis under .wf/): what the run
         # schedules, and what its writes trigger, runs when `wf serve` or `wf worker` does
         bg = await Background.start(
             app,
             store,
+            services=services,
             redis_url=os.environ.get("WF_REDIS_URL"),
             data_dir=Path(".wf").resolve(),
             worker=False,
             recurring=False,
         )
         try:
-            services = Services(store=store, scheduler=bg.scheduler, journal=bg.journal, hooks=get_registry())
             wf = app.workflows[workflow]
             try:
                 converted = await convert_args(wf, raw, store=store, from_text=True)
@@ -110,7 +111,7 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
                 _print(_json({"statusCode": 400, "body": {"status": e.status, "message": e.message}}), sys.stderr)
                 return 1
             record = await Executor(app, services).run(wf, converted, admin=True, trigger="cli")
-            await store.save_run(record)
+            await store.runs.save([record])
         finally:
             await bg.stop()
     if record.status != "success":
@@ -134,13 +135,13 @@ async def _tokens(args: argparse.Namespace) -> int:
 
     async with await Store.open() as store:
         if args.action == "create":
-            token = await store.create_admin_token(args.name)
+            token = await store.users.create_admin_token(args.name)
             _print(token)
             _print("an admin token: store it now, it is shown only once (the database keeps its hash)", sys.stderr)
         elif args.action == "list":
-            for t in await store.list_admin_tokens():
+            for t in await store.users.list_admin_tokens():
                 _print(f"{t.id}  {t.name or '-'}  created {iso(t.created_at)}")
-        elif not await store.revoke_admin_token(args.name or ""):
+        elif not await store.users.revoke_admin_token(args.name or ""):
             _print(f"no admin token named or with id {args.name!r}", sys.stderr)
             return 1
     return 0

@@ -41,7 +41,9 @@ async def _queue() -> AsyncIterator[Any]:
 
 
 async def _worker(args: argparse.Namespace) -> int:
+    from wfkit.core.services import Services
     from wfkit.core.store import Store
+    from wfkit.plugins.manager import get_registry
 
     from .cli import load
     from .queue import Background, settings_from_env
@@ -50,9 +52,10 @@ async def _worker(args: argparse.Namespace) -> int:
     settings = settings_from_env()
     if args.concurrency:
         settings.max_jobs = args.concurrency
-    store = await Store.open(app=app)
+    services = Services(hooks=get_registry())  # shared by the store, the queue and the worker's runs
+    store = await Store.open(app=app, services=services)
     try:
-        bg = await Background.start(app, store, data_dir=DATA_DIR, settings=settings)
+        bg = await Background.start(app, store, data_dir=DATA_DIR, settings=settings, services=services)
     except BaseException:
         await store.close()
         raise
@@ -87,7 +90,7 @@ async def _runs(args: argparse.Namespace) -> int:
     from wfkit.core.store import Store
 
     async with await Store.open() as store:
-        rows = await store.list_runs(workflow=args.workflow, status=args.status, limit=args.limit)
+        rows = await store.runs.recent(workflow=args.workflow, status=args.status, limit=args.limit)
     if args.json:
         from .cli import _json
 

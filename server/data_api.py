@@ -1,4 +1,4 @@
-"""The Data API `/api/1.1/obj/T[/ID]` (SPEC §3.2), with Bubble's constraints, paging and shapes.
+"""The Data API `/api/1.1/obj/T[/ID]` (docs/http.md), with Bubble's constraints, paging and shapes.
 Privacy rules apply to every call that is not made with an admin token."""
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from wfkit.core import query as Q
 from wfkit.core import values as V
 from wfkit.core.app import TypeInfo
 from wfkit.core.convert import Unconvertible, convert
-from wfkit.core.expressions import BUILTIN_FIELD_TYPES
 from wfkit.core.things import Thing
-from wfkit.core.types import ListType, ThingType, WfType
+from wfkit.core.types import BUILTIN_FIELD_TYPES, ListType, ThingType, WfType
 
 from .auth import Caller, identify
 from .errors import bad_request, forbidden, not_found, unauthorized
@@ -176,7 +175,7 @@ async def visible(st: ServerState, info: TypeInfo, id: str, caller: Caller) -> T
 
 
 async def may(st: ServerState, info: TypeInfo, thing: Thing, caller: Caller, grant: str) -> None:
-    """`change`/`delete` grants for callers that are not admin (SPEC §2.3)."""
+    """`change`/`delete` grants for callers that are not admin (docs/http.md)."""
     if caller.admin:
         return
     if caller.anonymous:

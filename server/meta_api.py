@@ -1,4 +1,4 @@
-"""`/api/1.1/meta/…` for operators (admin token only), and `/healthz` (SPEC §3.3)."""
+"""`/api/1.1/meta/…` for operators (admin token only), and `/healthz` (docs/http.md)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ async def runs(request: Request) -> HTTPResponse:
         limit = int(request.args.get("limit") or 50)
     except ValueError:
         raise HttpError(400, "BAD_REQUEST", "limit must be a whole number") from None
-    found = await st.store.list_runs(
+    found = await st.store.runs.recent(
         workflow=request.args.get("workflow") or None, status=request.args.get("status") or None, limit=limit
     )
     return _ok({"runs": found})
@@ -83,7 +83,7 @@ async def runs(request: Request) -> HTTPResponse:
 async def run(request: Request, run_id: str) -> HTTPResponse:
     st = await admin_state(request)
     await st.recorder.flush()
-    record = await st.store.get_run(run_id)
+    record = await st.store.runs.get(run_id)
     if record is None:
         raise not_found(f"Run not found: {run_id}")
     return _ok(record)

@@ -47,7 +47,7 @@ class RunRecorder:
         if not batch:
             return
         try:
-            await self.store.save_runs(batch)
+            await self.store.runs.save(batch)
         except Exception:  # a record must never take the server down; the run itself is done
             log.exception("could not save %d run record(s)", len(batch))
 

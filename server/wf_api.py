@@ -1,9 +1,10 @@
-"""`/api/1.1/wf/NAME`: call an exposed workflow or deliver a webhook (SPEC §3.1)."""
+"""`/api/1.1/wf/NAME`: call an exposed workflow or deliver a webhook (docs/http.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,6 @@ from wfkit.core.convert import convert_args
 from wfkit.core.errors import RunError
 from wfkit.core.runs import RunRecord
 from wfkit.core.store import replies
-from wfkit.core.store.privacy import frame_for
 
 from . import webhooks
 from .auth import ANONYMOUS, Caller, caller_for, token_of
@@ -45,17 +45,29 @@ async def call(request: Request, name: str) -> HTTPResponse:
         status, body = await run_call(st, wf, caller, given)
         return json_response(body, status=status)
     scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
-    return await answer_once(st, wf, f"http:{wf.name}:{scope}:{key}", caller, given, keep_failures=True)
+    asked = hashlib.sha256(b"\0".join((wf.name.encode(), request.query_string.encode(), request.body or b"")))
+    return await answer_once(
+        st, wf, f"http:{scope}:{key}", caller, given, keep_failures=True, request=asked.hexdigest()
+    )
 
 
 async def answer_once(
-    st: ServerState, wf: Workflow, key: str, caller: Caller, given: CallInput, *, keep_failures: bool
+    st: ServerState,
+    wf: Workflow,
+    key: str,
+    caller: Caller,
+    given: CallInput,
+    *,
+    keep_failures: bool,
+    request: str = "",
 ) -> HTTPResponse:
     """Run the call once for `key`; a repeat gets the first answer again. A failed answer is kept
-    too (`keep_failures`), or given up so that the sender may try again (webhook deliveries)."""
-    kept = await replies.claim(st.store, key, wf.name)
+    too (`keep_failures`), or given up so that the sender may try again (webhook deliveries).
+    `request` fingerprints the call: the same key for another request is refused (422)."""
+    kept = await replies.claim(st.store, key, wf.name, request)
     if kept is not None:
-        return json_response(kept[1], status=kept[0], headers={"Idempotent-Replayed": "true"})
+        replayed = kept[1].get("body", {}).get("status") != "IDEMPOTENCY_KEY_REUSED"
+        return json_response(kept[1], status=kept[0], headers={"Idempotent-Replayed": "true"} if replayed else None)
     try:
         status, body = await run_call(st, wf, caller, given)
     except BaseException:
@@ -142,7 +154,7 @@ def retryable(record: RunRecord, wf: Workflow) -> bool:
 def _key(st: ServerState, key: CExpr | None, args: dict[str, Any]) -> str:
     if key is None:
         return ""
-    frame = frame_for(None, st.services)
+    frame = st.services.frame()
     frame.vars = dict(args)
     return V.text(key.fn(frame))
 
@@ -171,7 +183,7 @@ async def deliver_webhook(request: Request, st: ServerState, wf: Workflow) -> HT
     """A signed delivery: verify, answer a repeated delivery with the first answer, else run."""
     assert wf.webhook is not None
     hook = wf.webhook
-    secret_value = hook.secret.fn(frame_for(None, st.services))
+    secret_value = hook.secret.fn(st.services.frame())
     headers = {k.lower(): v for k, v in request.headers.items()}
     raw = request.body or b""
     delivery = webhooks.verify(hook.scheme, V.text(secret_value), raw, headers, hook.header)

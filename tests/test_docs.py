@@ -17,12 +17,6 @@ The convention, for whoever edits the guide:
 - A ```wf-fragment block is a piece of an app, shown and not checked (keep them few). ```text,
   ```sh, ```json and other blocks are not checked either. A ```console block that does not follow
   a ```wf block is an error, so a transcript is never silently left unchecked.
-
-Blocks using the built-in actions that the data-store work (issue 3) provides — create, change,
-delete, sign_up, log_in, send_email, http_request — are compiled against stand-ins declared from
-SPEC §2.6 while those actions are not registered. Every other error is still caught; a block that
-compiles clean against them is skipped, naming the missing actions, and is checked against the
-real actions as soon as they are registered. Transcripts (`wf run`) use only `log` and pure logic.
 """
 
 from __future__ import annotations
@@ -39,79 +33,14 @@ import pytest
 from wfkit.core.app import App
 from wfkit.core.loader import compile_sources
 from wfkit.dsl.errors import Diagnostic
-from wfkit.plugins.manager import Registry, get_registry
-from wfkit.plugins.spec import ActionSpec, ParamSpec
+from wfkit.plugins.manager import get_registry
 from wfkit.server.cli import main as wf_main
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "language.md"
 ANY_VALUE = "…"
 
-# ---------------------------------------------------------------- stand-ins for issue 3's actions
-
-STORE_VERBS = ("create", "change", "delete", "sign_up", "log_in", "send_email", "http_request")
-
-
-async def _not_run(ctx: Any, target: Any, args: dict[str, Any]) -> Any:
-    raise AssertionError("a stand-in action is for compiling only")
-
-
-def _p(name: str, type_: str = "any", required: bool = False) -> ParamSpec:
-    return ParamSpec(name, type_, required)
-
-
-STANDINS: dict[str, ActionSpec] = {  # the signatures SPEC §2.6 gives
-    "create": ActionSpec("create", _not_run, target="type", fields_args="target", result="target"),
-    "change": ActionSpec("change", _not_run, target="thing", fields_args="target", result="target"),
-    "delete": ActionSpec("delete", _not_run, target="thing"),
-    "sign_up": ActionSpec(
-        "sign_up",
-        _not_run,
-        params=(_p("email", "text", True), _p("password", "text", True)),
-        fields_args="User",
-        result="User",
-    ),
-    "log_in": ActionSpec(
-        "log_in",
-        _not_run,
-        params=(_p("email", "text", True), _p("password", "text", True), _p("keep", "boolean")),
-        result="object",
-    ),
-    "send_email": ActionSpec(
-        "send_email",
-        _not_run,
-        params=(
-            _p("to", "text", True),
-            _p("subject", "text", True),
-            _p("body", "text", True),
-            _p("html", "text"),
-            _p("reply_to", "text"),
-            _p("from", "text"),
-        ),
-    ),
-    "http_request": ActionSpec(
-        "http_request",
-        _not_run,
-        params=(_p("method", "text", True), _p("url", "text", True), _p("headers"), _p("body"), _p("timeout")),
-        result="object",
-    ),
-}
-
-
-def missing_store_verbs(registry: Registry | None = None) -> tuple[str, ...]:
-    actions = (registry or get_registry()).actions
-    return tuple(v for v in STORE_VERBS if v not in actions)
-
-
-def with_standins(registry: Registry, verbs: tuple[str, ...]) -> Registry:
-    """The registry, plus stand-ins for the given built-in actions (for compiling only)."""
-    return Registry(
-        actions={**registry.actions, **{v: STANDINS[v] for v in verbs}},
-        functions=registry.functions,
-        action_plugins={**registry.action_plugins, **dict.fromkeys(verbs, "stand-in")},
-        function_plugins=registry.function_plugins,
-        pm=registry.pm,
-    )
+# ---------------------------------------------------------------- compiling
 
 
 def render(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
@@ -123,31 +52,17 @@ def render(diagnostics: list[Diagnostic], sources: dict[str, str]) -> str:
 class Compiled:
     app: App
     diagnostics: list[Diagnostic]  # errors and warnings
-    standins: tuple[str, ...] = ()  # stand-in actions it needed (not registered yet)
 
 
-def compile_with_standins(sources: dict[str, str], registry: Registry | None = None) -> Compiled:
-    """Compile with the installed plugins; when issue 3's actions are not registered and the
-    sources use some, compile again with stand-ins for them (and say which were needed)."""
-    registry = registry or get_registry()
-    app, syntax, meaning = compile_sources(sources, registry)
-    diagnostics = syntax + meaning
-    missing = missing_store_verbs(registry)
-    used = tuple(v for v in missing if any(d.message.startswith(f"unknown action '{v}'") for d in diagnostics))
-    if not used:
-        return Compiled(app, diagnostics)
-    app, syntax, meaning = compile_sources(sources, with_standins(registry, missing))
-    return Compiled(app, syntax + meaning, used)
+def compile_app(sources: dict[str, str]) -> Compiled:
+    """Compile with the installed plugins, keeping every error and warning."""
+    app, syntax, meaning = compile_sources(sources, get_registry())
+    return Compiled(app, syntax + meaning)
 
 
 def assert_clean(compiled: Compiled, sources: dict[str, str]) -> None:
-    """No errors and no warnings; a skip when it is clean only thanks to the stand-ins."""
+    """No errors and no warnings."""
     assert not compiled.diagnostics, "\n" + render(compiled.diagnostics, sources)
-    if compiled.standins:
-        pytest.skip(
-            f"uses {', '.join(compiled.standins)}, not registered yet (issue 3); "
-            "compiled clean against stand-ins from SPEC §2.6"
-        )
 
 
 # ---------------------------------------------------------------- reading the guide
@@ -250,7 +165,7 @@ def test_the_guide_follows_the_convention() -> None:
 @pytest.mark.parametrize("block", list(params("clean")))
 def test_wf_block_compiles_clean(block: Block) -> None:
     sources = {f"docs/language.md:{block.line}": block.text}
-    assert_clean(compile_with_standins(sources), sources)
+    assert_clean(compile_app(sources), sources)
 
 
 @pytest.mark.parametrize(("block", "command"), list(params("transcript")))
@@ -345,19 +260,3 @@ def test_json_matching() -> None:
     assert not _matches({"a": 1}, {"a": True})
     assert not _matches({"a": 1, "b": 2}, {"a": 1})
     assert not _matches(["x"], ["x", "y"])
-
-
-def test_standins_compile_what_uses_unregistered_store_actions() -> None:
-    full = get_registry()
-    without = Registry(
-        actions={k: v for k, v in full.actions.items() if k not in STORE_VERBS},
-        functions=full.functions,
-        pm=full.pm,
-    )
-    assert missing_store_verbs(without) == STORE_VERBS
-    src = "type Order {\n  title: text\n}\nworkflow w(t: text) {\n  o = create Order(title: t)\n  log o.title\n}\n"
-    compiled = compile_with_standins({"a.wf": src}, without)
-    assert (compiled.standins, compiled.diagnostics) == (("create",), [])
-    broken = compile_with_standins({"a.wf": src.replace("title: t)", "titel: t)")}, without)
-    assert [d.message for d in broken.diagnostics] == ["Order has no field 'titel' (did you mean 'title'?)"]
-    assert compile_with_standins({"a.wf": src}, full).standins == ()

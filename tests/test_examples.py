@@ -1,10 +1,5 @@
 """The example apps: examples/orders compiles clean and uses every construct of the language;
-examples/hello.wf runs from the command line.
-
-Like the guide's blocks (see test_docs.py), examples/orders uses the built-in store, mail and HTTP
-actions: while issue 3 has not registered them, the app is compiled against stand-ins from
-SPEC §2.6, every other error is still caught, and the clean-compile test is skipped, naming them.
-"""
+examples/hello.wf runs from the command line."""
 
 from __future__ import annotations
 
@@ -14,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_docs import Compiled, assert_clean, compile_with_standins, missing_store_verbs
+from test_docs import Compiled, assert_clean, compile_app
 from wfkit.core.app import ActionStep, App, Block, ForEachStep, IfStep, Step
-from wfkit.core.loader import load_app, read_sources
+from wfkit.plugins.loader import load_app, read_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ROOT / "examples" / "orders"
@@ -25,7 +20,7 @@ HELLO = ROOT / "examples" / "hello.wf"
 
 @pytest.fixture(scope="module")
 def orders() -> Compiled:
-    return compile_with_standins(read_sources(ORDERS))
+    return compile_app(read_sources(ORDERS))
 
 
 def test_orders_is_a_folder_of_several_files() -> None:
@@ -36,22 +31,6 @@ def test_orders_is_a_folder_of_several_files() -> None:
 def test_orders_compiles_clean(orders: Compiled) -> None:
     assert_clean(orders, read_sources(ORDERS))
     load_app(ORDERS)  # what `wf check` and `wf serve` do; raises on errors
-
-
-def test_orders_load_app_fails_only_for_unregistered_actions() -> None:
-    """Without the stand-ins: `load_app` succeeds, or its only complaints are issue 3's verbs."""
-    missing = missing_store_verbs()
-    try:
-        load_app(ORDERS)
-    except Exception as e:  # CompileError, with every diagnostic
-        errors = [d for d in getattr(e, "diagnostics", []) if d.severity == "error"]
-        assert errors, e
-        verbs = {d.message.split("'")[1] for d in errors if d.message.startswith("unknown action '")}
-        assert verbs <= set(missing), str(e)
-        # a name bound by a missing action is unknown after it: nothing else may be wrong
-        others = [d for d in errors if not d.message.startswith(("unknown action '", "unknown name '"))]
-        assert not others, "\n".join(d.message for d in others)
-        pytest.skip(f"{', '.join(sorted(verbs))} not registered yet (issue 3)")
 
 
 def walk(block: Block) -> list[Step]:

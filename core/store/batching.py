@@ -10,12 +10,11 @@ every caller gets its own outcome.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
 
 COLUMNS = '"id", "type", "data", "created_at", "modified_at", "created_by"'
 # One statement a batch: on SQLite a multi-row VALUES (binding is one C call in the driver's thread);
@@ -47,7 +46,7 @@ MAX_BATCH = 500  # 6 parameters a row: well under SQLite's 32,766 bound paramete
 
 
 class InsertBatcher:
-    def __init__(self, store: Store):
+    def __init__(self, store: Database):
         self.store = store
         self.pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self.draining = False

@@ -29,6 +29,10 @@ def iso(d: datetime) -> str:
     return d.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
 def parse_iso(s: str) -> datetime:
     """A stored date (Python 3.11 reads the `Z`); other ISO text through `values.parse_date`."""
     try:
@@ -143,3 +147,21 @@ def check(type_name: str, field: str, t: WfType, value: Any) -> Any:
 def _show(v: Any) -> str:
     s = repr(v) if isinstance(v, str) else V.text(v)
     return s if len(s) <= 80 else s[:77] + "..."
+
+
+def column_json(v: Any) -> Any:
+    """A JSON column as read: text on SQLite, already parsed on PostgreSQL; NULL as `{}`."""
+    if isinstance(v, str | bytes):
+        return orjson.loads(v)
+    return v if v is not None else {}
+
+
+def normalize_email(value: Any) -> str:
+    """A User's email as stored: trimmed and lower-case (the `users` table keeps it unique)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ActionError("a User needs an email")
+    email = value.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or not domain or " " in email:
+        raise ActionError(f"{value!r} is not an email address")
+    return email

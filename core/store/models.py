@@ -1,6 +1,6 @@
 """The tables of the data store (tortoise models).
 
-Things of every app type share one table (`things`, SQL design B in STACK.md): the declared fields
+Things of every app type share one table (`things`): the declared fields
 live in a JSON `data` column, so adding a type or a field needs no DDL. Dates are fixed-width ISO
 8601 text in UTC (`2026-05-01T09:00:00.000000Z`), so text order is time order on every database.
 Passwords and token hashes live in their own tables, never in `data`, which runs can read.
@@ -8,10 +8,19 @@ Passwords and token hashes live in their own tables, never in `data`, which runs
 
 from __future__ import annotations
 
+import secrets
+import time
+
 from tortoise import fields
 from tortoise.models import Model
 
 DATE_WIDTH = 27  # len("2026-05-01T09:00:00.000000Z")
+
+
+def new_thing_id() -> str:
+    """A row id as Bubble writes thing ids (`1717171717171x123456789012345678`): milliseconds,
+    then 18 random digits; ids sort by creation time."""
+    return f"{time.time_ns() // 1_000_000}x{secrets.randbelow(10**18):018d}"
 
 
 class ThingRow(Model):
@@ -100,6 +109,8 @@ class IdempotencyRow(Model):
 
     key = fields.CharField(primary_key=True, max_length=300)
     workflow = fields.CharField(max_length=200)
+    # the SHA-256 of what was asked (workflow, query, body): the same key for another request is refused
+    request = fields.CharField(max_length=64, default="")
     status = fields.IntField()  # the HTTP status of the first answer
     body: fields.JSONField[dict[str, object]] = fields.JSONField()
     created_at = fields.CharField(max_length=DATE_WIDTH, db_index=True)

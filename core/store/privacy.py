@@ -1,4 +1,4 @@
-"""Privacy rules (SPEC §2.3) for one run and one type: which things it finds, which fields it sees.
+"""Privacy rules (docs/language.md §5) for one run and one type: which things it finds, which fields it sees.
 
 The rules' conditions are built once per read with the run's `current_user`; `search` turns them
 into SQL (a thing is found only when a rule granting `search` holds), reads check them in Python
@@ -8,29 +8,17 @@ into SQL (a thing is found only when a rule granting `search` holds), reads chec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wfkit.core import query as Q
 from wfkit.core.app import App, PrivacyRuleInfo
 from wfkit.core.context import RunInfo
-from wfkit.core.frame import Frame, RunState
-from wfkit.core.runs import RunRecord
+from wfkit.core.frame import Frame
 from wfkit.core.services import Services
 from wfkit.core.things import BUILTIN_FIELDS, Thing
 
 if TYPE_CHECKING:
     from .sql import Builder
-
-ADMIN = RunInfo(id="-", workflow="-", admin=True, ignore_privacy=True)
-
-
-def frame_for(run: RunInfo | None, services: Services) -> Frame:
-    """A frame with nothing bound, for the expressions that need only the caller and the store
-    (privacy conditions, field defaults)."""
-    run = run or ADMIN
-    record = RunRecord(run.id, run.workflow, "store", datetime.now(UTC), {})
-    return Frame({}, run, services, RunState(record))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +90,7 @@ async def access_for(app: App, type_name: str, run: RunInfo | None, services: Se
         if r.cond is None:
             cond: Q.Cond = Q.TRUE
         else:
-            frame = frame or frame_for(run, services)
+            frame = frame or services.frame(run)
             built = r.cond.build(frame)
             cond = await built if r.cond.is_async else built
         rules.append(Rule(Q.simplify(no_empty_match(cond)), r))

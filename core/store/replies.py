@@ -2,29 +2,32 @@
 delivery) is kept for 24 hours and given again instead of running the workflow twice.
 
 A key is claimed before the run (status 0) so that two concurrent calls with it run once: the
-second waits for the first answer."""
+second waits for the first answer. A key given again with another request (another workflow, query
+or body) is refused with 422, as Stripe and the IETF Idempotency-Key draft do: replaying the first
+answer would tell the caller that a request it never made succeeded."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from tortoise.exceptions import IntegrityError
 
 from .codec import iso
-
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
 
 KEEP = timedelta(hours=24)
 PENDING = 0
 
 
-async def claim(store: Store, key: str, workflow: str, *, wait: float = 30.0) -> tuple[int, dict[str, Any]] | None:
+async def claim(
+    store: Database, key: str, workflow: str, request: str = "", *, wait: float = 30.0
+) -> tuple[int, dict[str, Any]] | None:
     """None when this caller got the key and must run (then `finish` it); else the kept answer.
 
+    `request` fingerprints what was asked: given, a kept key for another request is a 422.
     Answers older than 24 hours are forgotten. A claim whose run is still going is waited for up to
     `wait` seconds; past that its caller is told to retry (409)."""
     d = store.dialect
@@ -35,14 +38,25 @@ async def claim(store: Store, key: str, workflow: str, *, wait: float = 30.0) ->
         try:
             cast = "::jsonb" if d.name == "postgres" else ""
             await store.execute(
-                'INSERT INTO "idempotency" ("key", "workflow", "status", "body", "created_at") '
-                f"VALUES ({d.param(1)}, {d.param(2)}, {d.param(3)}, {d.param(4)}{cast}, {d.param(5)})",
-                [key, workflow, PENDING, "{}", iso(now)],
+                'INSERT INTO "idempotency" ("key", "workflow", "request", "status", "body", "created_at") '
+                f"VALUES ({d.param(1)}, {d.param(2)}, {d.param(3)}, {d.param(4)}, {d.param(5)}{cast}, {d.param(6)})",
+                [key, workflow, request, PENDING, "{}", iso(now)],
             )
             return None
         except IntegrityError:
             pass
-        rows = await store.query(f'SELECT "status", "body" FROM "idempotency" WHERE "key" = {d.param(1)}', [key])
+        rows = await store.query(
+            f'SELECT "status", "body", "request" FROM "idempotency" WHERE "key" = {d.param(1)}', [key]
+        )
+        if rows and request and rows[0]["request"] and rows[0]["request"] != request:
+            return 422, {
+                "statusCode": 422,
+                "body": {
+                    "status": "IDEMPOTENCY_KEY_REUSED",
+                    "message": "this Idempotency-Key was already used for another request "
+                    "(another workflow, query or body): use a new key for a new request",
+                },
+            }
         if rows and rows[0]["status"] != PENDING:
             body = rows[0]["body"]
             return int(rows[0]["status"]), orjson.loads(body) if isinstance(body, str | bytes) else dict(body)
@@ -56,7 +70,7 @@ async def claim(store: Store, key: str, workflow: str, *, wait: float = 30.0) ->
         await asyncio.sleep(0.05)
 
 
-async def finish(store: Store, key: str, status: int, body: dict[str, Any]) -> None:
+async def finish(store: Database, key: str, status: int, body: dict[str, Any]) -> None:
     d = store.dialect
     cast = "::jsonb" if d.name == "postgres" else ""
     await store.execute(
@@ -65,6 +79,6 @@ async def finish(store: Store, key: str, status: int, body: dict[str, Any]) -> N
     )
 
 
-async def release(store: Store, key: str) -> None:
+async def release(store: Database, key: str) -> None:
     """Give a claimed key back (the call never reached the workflow: a malformed request)."""
     await store.execute(f'DELETE FROM "idempotency" WHERE "key" = {store.dialect.param(1)}', [key])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from wfkit.core.runs import RunRecord
 
-from ..runs import RunRecord
 from .codec import iso
-
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
 
 MAX_LIST = 500
 
@@ -31,60 +29,62 @@ POSTGRES_FROM_JSON = (
 )
 
 
-async def save_runs(store: Store, records: list[RunRecord]) -> None:
-    """Insert or update run records in one statement (a retried run keeps its id, so its record
-    is updated). orjson writes each record dataclass itself (dates in UTC with Z), as
-    RunRecord.to_json() would."""
-    if not records:
-        return
-    if store.dialect.name == "postgres":
-        rows = [
-            {
-                "id": r.id,
-                "workflow": r.workflow,
-                "status": r.status,
-                "trigger": r.trigger,
-                "started_at": iso(r.started_at),
-                "duration_ms": r.duration_ms,
-                "record": r,
-            }
-            for r in records
-        ]
-        await store.execute(POSTGRES_FROM_JSON, [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
-        return
-    for start in range(0, len(records), SQLITE_ROWS_PER_STATEMENT):
-        chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
-        params: list[Any] = []
-        for r in chunk:
-            record = orjson.dumps(r, option=orjson.OPT_UTC_Z).decode()
-            params += [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, record]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        await store.execute(f'INSERT INTO "runs" ({COLUMNS}) VALUES {values} {UPSERT}', params)
+class RunLog:
+    """The `runs` table (`store.runs`): `save` records, list the `recent` ones, `get` one whole."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def _record(raw: Any) -> dict[str, Any]:
-    value = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
-    return dict(value)
+    async def save(self, records: list[RunRecord]) -> None:
+        """Insert or update run records in one statement (a retried run keeps its id, so its record
+        is updated). orjson writes each record dataclass itself (dates in UTC with Z), as
+        RunRecord.to_json() would."""
+        if not records:
+            return
+        if self.db.dialect.name == "postgres":
+            rows = [
+                {
+                    "id": r.id,
+                    "workflow": r.workflow,
+                    "status": r.status,
+                    "trigger": r.trigger,
+                    "started_at": iso(r.started_at),
+                    "duration_ms": r.duration_ms,
+                    "record": r,
+                }
+                for r in records
+            ]
+            await self.db.execute(POSTGRES_FROM_JSON, [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
+            return
+        for start in range(0, len(records), SQLITE_ROWS_PER_STATEMENT):
+            chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            for r in chunk:
+                record = orjson.dumps(r, option=orjson.OPT_UTC_Z).decode()
+                params += [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, record]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            await self.db.execute(f'INSERT INTO "runs" ({COLUMNS}) VALUES {values} {UPSERT}', params)
 
+    async def recent(
+        self, *, workflow: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Summaries of the newest runs (no steps or logs), filtered by workflow and status."""
+        d = self.db.dialect
+        where, params = [], []
+        for column, value in (("workflow", workflow), ("status", status)):
+            if value:
+                params.append(value)
+                where.append(f'"{column}" = {d.param(len(params))}')
+        sql = 'SELECT "id", "workflow", "status", "trigger", "started_at", "duration_ms" FROM "runs"'
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f' ORDER BY "started_at" DESC, "id" DESC LIMIT {max(1, min(int(limit), MAX_LIST))}'
+        return await self.db.query(sql, params)
 
-async def list_runs(
-    store: Store, *, workflow: str | None = None, status: str | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
-    """Summaries of the newest runs (no steps or logs), filtered by workflow and status."""
-    d = store.dialect
-    where, params = [], []
-    for column, value in (("workflow", workflow), ("status", status)):
-        if value:
-            params.append(value)
-            where.append(f'"{column}" = {d.param(len(params))}')
-    sql = 'SELECT "id", "workflow", "status", "trigger", "started_at", "duration_ms" FROM "runs"'
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f' ORDER BY "started_at" DESC, "id" DESC LIMIT {max(1, min(int(limit), MAX_LIST))}'
-    return await store.query(sql, params)
-
-
-async def get_run(store: Store, run_id: str) -> dict[str, Any] | None:
-    """The whole record of one run: every statement, timings, logs, the response or the error."""
-    rows = await store.query(f'SELECT "record" FROM "runs" WHERE "id" = {store.dialect.param(1)}', [run_id])
-    return _record(rows[0]["record"]) if rows else None
+    async def get(self, run_id: str) -> dict[str, Any] | None:
+        """The whole record of one run: every statement, timings, logs, the response or the error."""
+        rows = await self.db.query(f'SELECT "record" FROM "runs" WHERE "id" = {self.db.dialect.param(1)}', [run_id])
+        if not rows:
+            return None
+        raw = rows[0]["record"]
+        return dict(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfkit.core.context import ActionContext
-from wfkit.core.errors import ActionError, FunctionError
-from wfkit.plugins import hookimpl
-from wfkit.plugins.spec import ActionSpec, FunctionSpec, ParamSpec
+from wfkit.plugins import ActionContext, ActionError, ActionSpec, FunctionError, FunctionSpec, ParamSpec, hookimpl
 
 
 def greeting(name: Any) -> str:

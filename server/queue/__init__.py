@@ -95,7 +95,7 @@ class Background:
         self.embedded = embedded
         self.queue = Queue(redis, prefix)
         self.journal = RedisJournal(redis, prefix)
-        self.services = services or _services(store)
+        self.services = services if services is not None else store.services  # the process's one
         self.scheduler = QueueScheduler(app, self.queue, self.services)
         self.services.scheduler = self.scheduler
         self.services.journal = self.journal
@@ -195,12 +195,6 @@ class Background:
             return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
         except Exception:
             return False
-
-
-def _services(store: Any) -> Services:
-    from wfkit.plugins.manager import get_registry
-
-    return Services(store=store, hooks=get_registry())
 
 
 def settings_from_env() -> WorkerSettings:

@@ -216,7 +216,7 @@ class Worker:
                 message = f"the run was interrupted {c.crashes} times (did it take its worker down?)"
                 self._finish(self._failed(c, message), "")
                 return
-            saved = await self.store.get_run(c.id)  # finished, but the worker died before acknowledging?
+            saved = await self.store.runs.get(c.id)  # finished, but the worker died before acknowledging?
             if saved is not None and saved.get("attempt", 1) == attempt and saved.get("status") != "running":
                 record = _record_from(saved)
                 self._finish(record, "", self._retry_at(wf, record, attempt))
@@ -309,7 +309,7 @@ class Worker:
         while self._done:
             done, self._done = self._done[: self.settings.flush_size], self._done[self.settings.flush_size :]
             try:
-                await _save(self.store, [d.record for d in done])
+                await self.store.runs.save([d.record for d in done])  # one statement
             except Exception:
                 log.exception("saving %d run records failed: they run again when their lease ends", len(done))
                 for d in done:
@@ -337,16 +337,6 @@ class Worker:
                 await self.queue.renew(ids, now_ms() + s.lease * 1000, conc)
             except Exception:
                 log.exception("renewing leases failed")
-
-
-async def _save(store: Any, records: list[RunRecord]) -> None:
-    """Save records together (one statement where the store can, else one after another)."""
-    save_runs = getattr(store, "save_runs", None)
-    if save_runs is not None:
-        await save_runs(records)
-    else:
-        for r in records:
-            await store.save_run(r)
 
 
 def _record_from(saved: dict[str, Any]) -> RunRecord:

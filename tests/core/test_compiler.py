@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from wfkit.core.app import ActionStep, ForEachStep, IfStep, LetStep, ScheduleStep
 from wfkit.core.errors import CompileError, SourceError
-from wfkit.core.loader import compile_sources
-from wfkit.core.testing import compile_source
+from wfkit.plugins.loader import compile_sources
+from wfkit.testing import compile_source
 
 
 def errors(src: str) -> list[str]:

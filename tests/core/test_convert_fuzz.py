@@ -41,15 +41,17 @@ def test_any_value_converts_or_is_refused(value: Any, t: WfType, from_text: bool
         _convert(value, t, from_text)
 
 
+# the numbers a run can hold: whole ones within 64 bits (past them they become floats), any float
+whole = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 operands = (
     st.none()
-    | st.integers()
+    | whole
     | st.floats()
-    | edge_numbers
+    | st.sampled_from([0, -1, 1e308, -1e308, 1e-320, 2**63, -(2**63), 86400 * 999_999_999])
     | st.text(max_size=5)
     | st.timedeltas()
     | st.builds(lambda d: d.replace(tzinfo=None), st.datetimes())
-    | st.lists(st.integers(), max_size=3)
+    | st.lists(whole, max_size=3)
 )
 OPS = [V.add, V.sub, V.mul, V.div, V.mod]
 
@@ -59,6 +61,16 @@ OPS = [V.add, V.sub, V.mul, V.div, V.mod]
 def test_arithmetic_gives_a_value_or_a_run_error(op: Any, a: Any, b: Any) -> None:
     with contextlib.suppress(RunError):
         op(a, b)
+
+
+def test_whole_numbers_past_64_bits_become_floats() -> None:
+    assert V.mul(2**62, 2**62) == float(2**124) and isinstance(V.mul(2**62, 2**62), float)
+    try:
+        V.mul(10**200, 10**200)
+    except RunError as e:
+        assert "too large" in str(e)
+    else:
+        raise AssertionError("10^400 is no number a run can hold")
 
 
 def test_the_edges_of_dates_and_durations_are_run_errors() -> None:

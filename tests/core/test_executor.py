@@ -13,9 +13,8 @@ from wfkit.core.executor import Executor
 from wfkit.core.runs import RunRecord
 from wfkit.core.scheduler import MemoryScheduler
 from wfkit.core.services import Limits, Services
-from wfkit.core.testing import compile_source, run_source, run_workflow
-from wfkit.plugins import hookimpl
-from wfkit.plugins.spec import ActionSpec, ParamSpec
+from wfkit.plugins import ActionSpec, ParamSpec, hookimpl
+from wfkit.testing import compile_source, run_source, run_workflow
 
 
 async def run(src: str, wf: str = "main", services: Services | None = None, **args: Any) -> RunRecord:

@@ -4,7 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from wfkit.plugins.manager import Registry, load_registry
+from wfkit.plugins import Registry
+from wfkit.plugins.manager import load_registry
 
 
 @pytest.fixture(scope="session")

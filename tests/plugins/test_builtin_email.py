@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from wfkit.core.testing import compile_source, open_test_store, run_workflow
+from wfkit.testing import compile_source, open_test_store, run_workflow
 
 SOURCE = """
 workflow notify(to: text, amount: number) {

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from wfkit.core.testing import compile_source, run_workflow
+from wfkit.testing import compile_source, run_workflow
 
 SOURCE = """
 workflow fetch(url: text) {

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from wfkit.core import types as t
 from wfkit.core.errors import FunctionError
 from wfkit.core.things import Thing
-from wfkit.plugins.manager import Registry
+from wfkit.plugins import Registry
 
 Call = Callable[..., Any]
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from wfkit.core.context import ActionContext, RunInfo
 from wfkit.core.things import Thing
-from wfkit.plugins.manager import Registry
+from wfkit.plugins import Registry
 
 
 def context(lines: list[str]) -> ActionContext:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wfkit.core import query as Q
-from wfkit.core.testing import compile_source, open_test_store, run_workflow
+from wfkit.testing import compile_source, open_test_store, run_workflow
 
 SOURCE = """
 type Order {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from wfkit.core.testing import compile_source, open_test_store, run_workflow
+from wfkit.testing import compile_source, open_test_store, run_workflow
 
 SOURCE = """
 type User {
@@ -43,7 +43,7 @@ async def test_sign_up_then_log_in() -> None:
         assert record.ok, record.error
         assert record.response is not None
         assert record.response["user_id"] == user_id and record.response["expires"] == 365 * 86400
-        user = await store.verify_user_token(record.response["token"])
+        user = await store.users.verify_user_token(record.response["token"])
         assert user is not None and user.id == user_id
 
         text = json.dumps(record.to_json())

@@ -5,8 +5,8 @@ CI runs `pip install ./examples/plugin-hello` first; elsewhere this test is skip
 from __future__ import annotations
 
 import pytest
-from wfkit.core.testing import run_workflow
 from wfkit.plugins.manager import load_registry, plugins_info
+from wfkit.testing import run_workflow
 
 pytest.importorskip(
     "wfkit_example_hello", reason="examples/plugin-hello is not installed (pip install ./examples/plugin-hello)"

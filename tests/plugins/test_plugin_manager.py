@@ -11,18 +11,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from wfkit.core.context import ActionContext, RunInfo
 from wfkit.core.errors import PluginError
-from wfkit.plugins import hookimpl
-from wfkit.plugins.manager import (
-    DEFAULT_PLUGINS,
-    Registry,
-    get_registry,
-    load_registry,
-    notify,
-    plugins_info,
-)
-from wfkit.plugins.spec import ActionSpec, FunctionSpec, ParamSpec
+from wfkit.plugins import ActionContext, ActionSpec, FunctionSpec, ParamSpec, Registry, RunInfo, hookimpl
+from wfkit.plugins.manager import DEFAULT_PLUGINS, get_registry, load_registry, notify, plugins_info
 
 SPEC_FUNCTIONS = {
     *("count", "first", "last", "sum", "min", "max", "unique", "sort", "join", "split", "length"),
@@ -212,8 +203,7 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     (tmp_path / "wfkit_hello.py").write_text(
         textwrap.dedent(
             """
-            from wfkit.plugins import hookimpl
-            from wfkit.plugins.spec import FunctionSpec, ParamSpec
+            from wfkit.plugins import FunctionSpec, ParamSpec, hookimpl
 
             @hookimpl
             def register_functions():

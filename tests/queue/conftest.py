@@ -13,9 +13,9 @@ import pytest
 from queue_helpers import Start, fast_settings
 from wfkit.core.app import App
 from wfkit.core.services import Limits, Services
-from wfkit.core.testing import compile_source, open_test_store
 from wfkit.plugins.manager import get_registry
 from wfkit.server.queue import Background, EmbeddedRedis, WorkerSettings
+from wfkit.testing import compile_source, open_test_store
 
 _prefixes = itertools.count()
 

@@ -30,7 +30,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0
 
 
 async def runs_of(bg: Background, workflow: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await bg.store.list_runs(workflow=workflow, status=status, limit=500)
+    rows: list[dict[str, Any]] = await bg.store.runs.recent(workflow=workflow, status=status, limit=500)
     return rows
 
 

@@ -42,7 +42,7 @@ async def test_items_run_in_order_spaced_by_every(start_bg: Start) -> None:
     await eventually(done)
     logs = []
     for h in handles:
-        logs += [e["message"] for e in (await bg.store.get_run(h["id"]))["logs"]]
+        logs += [e["message"] for e in (await bg.store.runs.get(h["id"]))["logs"]]
     assert logs == ["t a", "t b", "t c"]
 
 

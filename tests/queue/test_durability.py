@@ -20,8 +20,8 @@ from queue_helpers import eventually, slow_http
 from wfkit.core import values as V
 from wfkit.core.scheduler import ScheduledRun, new_id
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source
 from wfkit.server.queue import EmbeddedRedis, Queue
+from wfkit.testing import compile_source
 
 APP = """
 type Hit {
@@ -119,7 +119,7 @@ async def store(folder: Path) -> AsyncIterator[Store]:
 
 
 async def _runs(store: Store, workflow: str) -> list[dict[str, object]]:
-    return await store.list_runs(workflow=workflow, limit=500)
+    return await store.runs.recent(workflow=workflow, limit=500)
 
 
 async def test_a_run_interrupted_by_kill_9_is_retried_and_resumes(
@@ -142,10 +142,10 @@ async def test_a_run_interrupted_by_kill_9_is_retried_and_resumes(
         workers.start()
 
         async def finished() -> bool:
-            return await store.get_run(run.id) is not None
+            return await store.runs.get(run.id) is not None
 
         await eventually(finished, 30, f"the retried run; logs:\n{workers.logs()}")
-        record = await store.get_run(run.id)
+        record = await store.runs.get(run.id)
         assert record is not None and record["status"] == "success", record
         assert http.hits == {"/a": 1, "/slow": 2}  # the finished call was not made again
         assert [s["status"] for s in record["steps"]][:2] == ["replayed", "ran"]

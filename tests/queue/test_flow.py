@@ -33,7 +33,7 @@ workflow start(url: text) {
 
         async def hopeless_done() -> bool:
             rows = await runs_of(bg, "hopeless")
-            return bool(rows) and (await bg.store.get_run(rows[0]["id"]))["attempt"] == 3
+            return bool(rows) and (await bg.store.runs.get(rows[0]["id"]))["attempt"] == 3
 
         await eventually(hopeless_done, what="three attempts")
         (row,) = await runs_of(bg, "hopeless")
@@ -51,7 +51,7 @@ workflow start(url: text) {
 
         await eventually(flaky_ok)
         (row,) = await runs_of(bg, "flaky")
-        full = await bg.store.get_run(row["id"])
+        full = await bg.store.runs.get(row["id"])
         assert full["attempt"] in (2, 3)
         assert http.hits["/once"] == 1  # the action that succeeded is replayed from the journal, not redone
 
@@ -130,5 +130,5 @@ workflow more() {
     await eventually(settled)
     logs = []
     for row in await runs_of(bg, "settle"):
-        logs += [entry["message"] for entry in (await bg.store.get_run(row["id"]))["logs"]]
+        logs += [entry["message"] for entry in (await bg.store.runs.get(row["id"]))["logs"]]
     assert sorted(logs) == ["x 3", "y 1"]

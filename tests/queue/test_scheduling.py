@@ -48,7 +48,7 @@ async def test_a_scheduled_run_runs_once_and_leaves_a_record(start_bg: Start) ->
         return len(await runs_of(bg, "later")) == 1
 
     await eventually(done, what="the scheduled run")
-    saved = await bg.store.get_run(run_id)
+    saved = await bg.store.runs.get(run_id)
     assert saved["status"] == "success"
     assert saved["trigger"] == "schedule"
     assert saved["chain"] == 2
@@ -103,11 +103,11 @@ async def test_cancel_by_handle_id_and_list_and_not_after_it_ran(start_bg: Start
     done = (await ex.run("main", {"n": 1}, admin=True)).response["id"]  # type: ignore[index]
 
     async def finished() -> bool:
-        return await bg.store.get_run(done) is not None
+        return await bg.store.runs.get(done) is not None
 
     await eventually(finished)
     assert await bg.cancel([done]) == 0
-    assert (await bg.store.get_run(done))["status"] == "success"
+    assert (await bg.store.runs.get(done))["status"] == "success"
 
 
 async def test_cancel_workflow_and_pause_resume(start_bg: Start) -> None:
@@ -169,7 +169,7 @@ workflow countdown(n: number) {
     rows = await runs_of(bg, "countdown")
     by_chain = {}
     for row in rows:
-        full = await bg.store.get_run(row["id"])
+        full = await bg.store.runs.get(row["id"])
         by_chain[full["chain"]] = full
     assert sorted(by_chain) == [2, 3]
     assert by_chain[2]["status"] == "success"

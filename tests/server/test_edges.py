@@ -109,3 +109,30 @@ def test_a_signed_standard_webhook_body_that_is_not_json_runs(served: Served) ->
         _error(c.post("/api/1.1/wf/standard_raw", content=body, headers=forged), 401, "UNAUTHORIZED")
         garbled = {**headers, "webhook-signature": "garbage-without-a-comma"}
         _error(c.post("/api/1.1/wf/standard_raw", content=body, headers=garbled), 401, "UNAUTHORIZED")
+
+
+# ------------------------------------------------------------------ methods and idempotency
+
+
+def test_a_method_a_path_does_not_serve_gets_405_with_allow(served: Served) -> None:
+    with served.client() as c:
+        r = c.delete("/api/1.1/wf/hello")
+    _error(r, 405, "METHOD_NOT_ALLOWED")
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(served: Served) -> None:
+    key = {"Idempotency-Key": f"k-{time.time_ns()}"}
+    with served.client() as c:
+        first = c.post("/api/1.1/wf/hello", json={"name": "Ann"}, headers=key)
+        again = c.post("/api/1.1/wf/hello", json={"name": "Ann"}, headers=key)
+        assert first.status_code == again.status_code == 200 and first.json() == again.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        for other in (
+            c.post("/api/1.1/wf/hello", json={"name": "Bob"}, headers=key),  # another body
+            c.post("/api/1.1/wf/hello?times=2", json={"name": "Ann"}, headers=key),  # another query
+            c.post("/api/1.1/wf/days_ago", json={"name": "Ann"}, headers=key),  # another workflow
+        ):
+            body = _error(other, 422, "IDEMPOTENCY_KEY_REUSED")
+            assert "another request" in body["message"]
+            assert "Idempotent-Replayed" not in other.headers

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from wfkit.core.app import App
 from wfkit.core.store import Store
-from wfkit.core.testing import open_test_store
+from wfkit.testing import open_test_store
 
 POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES else ["sqlite"]

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source, run_workflow
+from wfkit.testing import compile_source, run_workflow
 
 V1 = """
 type Order {

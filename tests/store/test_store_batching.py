@@ -11,7 +11,7 @@ import pytest
 from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source
+from wfkit.testing import compile_source
 
 OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]  # the `open_store` fixture
 APP = compile_source("type Note {\n  n: number\n}\n")

@@ -1,4 +1,4 @@
-"""Privacy rules (SPEC §2.3) with two users: what each finds, which fields each sees."""
+"""Privacy rules (docs/language.md §5) with two users: what each finds, which fields each sees."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.context import RunInfo
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source, run_workflow
 from wfkit.core.things import Thing
+from wfkit.testing import compile_source, run_workflow
 
 OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]
 

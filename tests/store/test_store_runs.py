@@ -11,7 +11,7 @@ from wfkit.core.executor import Executor
 from wfkit.core.services import Services
 from wfkit.core.store import Store
 from wfkit.core.store.codec import iso
-from wfkit.core.testing import compile_source
+from wfkit.testing import compile_source
 
 OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]  # the `open_store` fixture
 
@@ -33,21 +33,21 @@ async def test_records_are_saved_listed_and_read_back(open_store: OpenStore, db_
         first = await executor.run("ok", {"n": 1})
         second = await executor.run("bad", {})
         for record in (first, second):
-            await store.save_run(record)
-        await store.save_run(first)  # saving again updates, never duplicates
+            await store.runs.save([record])
+        await store.runs.save([first])  # saving again updates, never duplicates
 
-        runs = await store.list_runs()
+        runs = await store.runs.recent()
         assert [r["id"] for r in runs] == [second.id, first.id]
         assert runs[0]["status"] == "failed" and runs[1]["workflow"] == "ok"
-        assert [r["id"] for r in await store.list_runs(workflow="ok")] == [first.id]
-        assert [r["id"] for r in await store.list_runs(status="failed")] == [second.id]
+        assert [r["id"] for r in await store.runs.recent(workflow="ok")] == [first.id]
+        assert [r["id"] for r in await store.runs.recent(status="failed")] == [second.id]
 
-        full = await store.get_run(first.id)
+        full = await store.runs.get(first.id)
         assert full is not None
         assert full["params"] == {"n": 1, "api_key": "[redacted]"}
         assert full["logs"][0]["message"] == "n is 1" and full["response"] == {"n": 1}
         assert [s["kind"] for s in full["steps"]] == ["action", "return"]
-        assert await store.get_run("missing") is None
+        assert await store.runs.get("missing") is None
         assert [r["record"] for r in await store.query('SELECT "record" FROM "runs"') if "sk_secret_1" in str(r)] == []
 
 
@@ -56,11 +56,11 @@ async def test_a_large_batch_is_saved_in_one_statement(open_store: OpenStore) ->
     async with open_store(app) as store:
         executor = Executor(app, Services(store=store))
         records = [await executor.run("ok", {"n": i}, durable=False) for i in range(500)]
-        await store.save_runs(records)
+        await store.runs.save(records)
         records[0].status = "failed"  # a retried run's record is updated, not duplicated
-        await store.save_runs(records[:1])
-        assert len(await store.list_runs(limit=1000)) == 500
-        again = await store.get_run(records[0].id)
+        await store.runs.save(records[:1])
+        assert len(await store.runs.recent(limit=1000)) == 500
+        again = await store.runs.get(records[0].id)
         assert again is not None and again["status"] == "failed" and again["params"]["n"] == 0
 
 
@@ -72,7 +72,7 @@ async def test_start_times_keep_their_fixed_width(open_store: OpenStore) -> None
         whole, later = [await executor.run("ok", {"n": i}, durable=False) for i in range(2)]
         whole.started_at = whole.started_at.replace(microsecond=0) + timedelta(seconds=5)
         later.started_at = whole.started_at + timedelta(microseconds=1)
-        await store.save_runs([whole, later])
-        runs = await store.list_runs()
+        await store.runs.save([whole, later])
+        runs = await store.runs.recent()
         assert [r["id"] for r in runs] == [later.id, whole.id]
         assert runs[1]["started_at"] == iso(whole.started_at) and runs[1]["started_at"].endswith(".000000Z")

@@ -12,8 +12,8 @@ from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.errors import RunError
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source, run_workflow
 from wfkit.core.things import Thing
+from wfkit.testing import compile_source, run_workflow
 
 OpenStore = Callable[[App | None], AbstractAsyncContextManager[Store]]
 
@@ -203,7 +203,7 @@ async def test_search_uses_an_index(open_store: OpenStore) -> None:
     async with open_store(APP) as store:
         await seed(store)
         await store.search("Order", Q.Cmp("amount", ">", 10), order_by="amount")
-        names = await store._index_names()
+        names = await store.index_names()
         assert any(n.startswith("wf_order_amount_") for n in names)
         if store.dialect.name == "sqlite":
             plan = await store.query(

@@ -10,8 +10,8 @@ import pytest
 from wfkit.core.context import RunInfo
 from wfkit.core.errors import ActionError
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source, open_test_store
 from wfkit.core.things import Thing
+from wfkit.testing import compile_source, open_test_store
 
 SOURCE = """
 type Order {

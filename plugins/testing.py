@@ -1,6 +1,6 @@
 """Run workflows in-process from a test: for wfkit's own tests and for plugin authors.
 
-Installed as `wfkit.testing` too (the name plugin authors use):
+Installed as `wfkit.testing` too (the name plugin authors use; see docs/plugins.md):
 
     from wfkit.testing import compile_source, open_test_store, run_source, run_workflow
 
@@ -25,17 +25,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .app import App
-from .context import RunInfo
-from .convert import convert_args
-from .executor import Executor
-from .loader import build_app
-from .runs import RunRecord
-from .services import Services
-from .things import Thing
+from wfkit.core.app import App
+from wfkit.core.context import RunInfo
+from wfkit.core.convert import convert_args
+from wfkit.core.executor import Executor
+from wfkit.core.loader import build_app
+from wfkit.core.runs import RunRecord
+from wfkit.core.services import Services
+from wfkit.core.things import Thing
+
+from .manager import get_registry, load_registry
 
 if TYPE_CHECKING:
-    from .store import Store
+    from wfkit.core.store import Store
 
 __all__ = ["compile_source", "open_test_store", "run_source", "run_workflow"]
 
@@ -45,8 +47,6 @@ def compile_source(source: str, *, file: str = "test.wf", plugins: Iterable[obje
 
     With `plugins` (modules or classes with `@hookimpl` functions), the app sees the built-ins and
     exactly these plugins, installed or not; without, every installed plugin (entry points)."""
-    from wfkit.plugins.manager import get_registry, load_registry
-
     extra = list(plugins)
     registry = load_registry(extra, entrypoints=False) if extra else get_registry()
     return build_app({file: source}, registry)
@@ -55,8 +55,7 @@ def compile_source(source: str, *, file: str = "test.wf", plugins: Iterable[obje
 def store_tables() -> list[str]:
     """Every table of the store, from its models (so a new one is emptied too)."""
     from tortoise.models import Model
-
-    from .store import models
+    from wfkit.core.store import models
 
     found = [m for m in vars(models).values() if isinstance(m, type) and issubclass(m, Model) and m is not Model]
     return [m.Meta.table for m in found]  # type: ignore[attr-defined]
@@ -66,7 +65,7 @@ def store_tables() -> list[str]:
 async def open_test_store(app: App | None = None, *, url: str | None = None) -> AsyncIterator[Store]:
     """A data store for one test: on a new SQLite file in a temporary folder, removed afterwards
     (or on `url`, such as a PostgreSQL test database, whose tables are emptied first)."""
-    from .store import Store
+    from wfkit.core.store import Store
 
     folder = None
     if url is None:

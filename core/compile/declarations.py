@@ -1,0 +1,330 @@
+"""AST → `App`: names, types, actions and workflow references resolved; every error collected.
+
+The compiler never stops at the first error: each problem becomes a `Diagnostic` with its span,
+and a broken expression compiles to a stand-in so the rest is still checked. `Compiler` drives the
+whole app and compiles its declarations (types, privacy rules, workflows' headers, triggers); a
+workflow's body is `statements.BodyCompiler`'s, its decorators `decorators.compile_decorators`'.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from wfkit.dsl import ast as A
+from wfkit.dsl.errors import Diagnostic
+
+from ..app import (
+    App,
+    CExpr,
+    DbTrigger,
+    FieldInfo,
+    ParamInfo,
+    PrivacyInfo,
+    PrivacyRuleInfo,
+    Recurring,
+    TypeInfo,
+    Workflow,
+)
+from ..types import BUILTIN_FIELD_TYPES, PRIMITIVES, TEXT, ThingType, WfType, assignable
+from .decorators import compile_decorators
+from .expressions import ExprCompiler
+from .scope import Scope, all_fields, id_for_thing, suggest, type_from_ref
+from .search import CondCompiler, sub_nodes
+from .statements import BodyCompiler
+from .suspension import mark_suspending
+
+if TYPE_CHECKING:
+    from ..actions import Registry
+
+
+def compile_modules(
+    modules: Sequence[A.Module], registry: Registry, sources: dict[str, str] | None = None
+) -> tuple[App, list[Diagnostic]]:
+    """Compile parsed files into one app; return it with every diagnostic (errors and warnings)."""
+    c = Compiler(registry, sources or {})
+    app = c.compile(modules)
+    return app, c.diagnostics
+
+
+class Compiler:
+    def __init__(self, registry: Registry, sources: dict[str, str]):
+        self.registry = registry
+        self.sources = sources
+        self.lines: dict[str, list[str]] = {}  # each file split once, for statement labels
+        self.diagnostics: list[Diagnostic] = []
+        self.types: dict[str, TypeInfo] = {"User": TypeInfo("User", {"email": FieldInfo("email", TEXT)}, True)}
+        self.signatures: dict[str, tuple[A.WorkflowDecl, list[ParamInfo]]] = {}
+
+    # ---- helpers
+
+    def error(self, span: A.Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message))
+
+    def warn(self, span: A.Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message, "warning"))
+
+    def scope(self, names: dict[str, WfType] | None = None) -> Scope:
+        return Scope(self.types, self.registry, self.diagnostics, dict(names or {}))
+
+    def label(self, span: A.Span) -> str:
+        lines = self.lines.get(span.file)
+        if lines is None:
+            text = self.sources.get(span.file)
+            if text is None:
+                return ""
+            lines = self.lines[span.file] = text.splitlines()
+        if not 0 < span.line <= len(lines):
+            return ""
+        line = lines[span.line - 1][span.column - 1 :].strip().rstrip("{").strip()
+        return line if len(line) <= 60 else line[:57] + "..."
+
+    # ---- the app
+
+    def compile(self, modules: Sequence[A.Module]) -> App:
+        decls = [d for m in modules for d in m.decls]
+        type_decls = [d for d in decls if isinstance(d, A.TypeDecl)]
+        self.declare_types(type_decls)
+        for td in type_decls:
+            self.compile_fields(td)
+        workflows_decls = [d for d in decls if isinstance(d, A.WorkflowDecl)]
+        for wd in workflows_decls:
+            self.declare_workflow(wd)
+        app = App(self.types, {}, sources=dict(self.sources))
+        for d in decls:
+            if isinstance(d, A.PrivacyDecl):
+                self.compile_privacy(d, app)
+        for wd in workflows_decls:
+            if self.signatures.get(wd.name, (None,))[0] is wd:
+                app.workflows[wd.name] = self.compile_workflow(wd)
+        mark_suspending(app.workflows)
+        for d in decls:
+            match d:
+                case A.EveryTrigger():
+                    r = self.compile_every(d)
+                    if r is not None:
+                        app.recurring.append(r)
+                case A.DbTrigger():
+                    t = self.compile_db_trigger(d)
+                    if t is not None:
+                        app.triggers.append(t)
+        app.warnings = [d for d in self.diagnostics if d.severity == "warning"]
+        return app
+
+    # ---- types
+
+    def declare_types(self, decls: list[A.TypeDecl]) -> None:
+        seen: dict[str, A.TypeDecl] = {}
+        for d in decls:
+            if d.name in PRIMITIVES or d.name in ("list", "any", "nothing"):
+                self.error(d.span, f"'{d.name}' is a built-in type and cannot be declared")
+                continue
+            if d.name in seen:
+                first = seen[d.name].span
+                self.error(d.span, f"the type '{d.name}' is declared twice (first at {first})")
+                continue
+            seen[d.name] = d
+            if d.name not in self.types:
+                self.types[d.name] = TypeInfo(d.name, {})
+
+    def compile_fields(self, d: A.TypeDecl) -> None:
+        info = self.types.get(d.name)
+        if info is None:
+            return
+        for fd in d.fields:
+            if fd.name in BUILTIN_FIELD_TYPES or (d.name == "User" and fd.name in ("email", "password")):
+                self.error(fd.span, f"'{fd.name}' is a built-in field of every {d.name}")
+                continue
+            if fd.name in info.fields and info.fields[fd.name].span is not None:
+                self.error(fd.span, f"the field '{fd.name}' is declared twice in {d.name}")
+                continue
+            t = type_from_ref(fd.type, self.types, self.diagnostics)
+            default = None
+            if fd.default is not None:
+                default = self.constant_expr(fd.default, t, f"the default of {d.name}.{fd.name}")
+            info.fields[fd.name] = FieldInfo(fd.name, t, default, fd.span)
+
+    def constant_expr(self, e: A.Expr, want: WfType, what: str) -> CExpr:
+        c = ExprCompiler(self.scope()).compile(e)
+        if c.is_async:
+            self.error(e.span, f"{what} cannot read things or search")
+        if not assignable(c.type, want):
+            self.error(e.span, f"{what} must be {want}, got {c.type}")
+        return c
+
+    # ---- privacy
+
+    def compile_privacy(self, d: A.PrivacyDecl, app: App) -> None:
+        info = self.types.get(d.type_name)
+        if info is None:
+            self.error(d.span, f"unknown type '{d.type_name}'{suggest(d.type_name, list(self.types))}")
+            return
+        if d.type_name in app.privacy:
+            self.error(d.span, f"the type '{d.type_name}' has two privacy blocks; merge them")
+            return
+        fields = all_fields(info)
+        this = ThingType(d.type_name)
+        values = ExprCompiler(self.scope({"this": this}))
+
+        def field_of(e: A.Expr) -> str | None:
+            if isinstance(e, A.Name) and e.name == "this":
+                return "id"
+            if isinstance(e, A.FieldAccess) and isinstance(e.obj, A.Name) and e.obj.name == "this":
+                return e.name  # an unknown one is reported by _check_this_fields
+            return None
+
+        rules: list[PrivacyRuleInfo] = []
+        names: set[str] = set()
+        for r in d.rules:
+            if r.name in names:
+                self.error(r.span, f"the rule '{r.name}' is declared twice")
+            names.add(r.name)
+            cond = None
+            if r.cond is not None:
+                self._check_this_fields(r.cond, d.type_name, fields)
+                cond = CondCompiler(values, field_of, fields).compile(r.cond)
+            view: set[str] = set()
+            kinds: set[str] = set()
+            for g in r.grants:
+                kinds.add(g.kind)
+                for fname in g.fields:
+                    if fname not in fields:
+                        self.error(g.span, f"{d.type_name} has no field '{fname}'{suggest(fname, list(fields))}")
+                    view.add(fname)
+            rules.append(
+                PrivacyRuleInfo(
+                    r.name,
+                    cond,
+                    "view_all" in kinds,
+                    frozenset(view),
+                    "search" in kinds,
+                    "change" in kinds,
+                    "delete" in kinds,
+                )
+            )
+        app.privacy[d.type_name] = PrivacyInfo(d.type_name, rules)
+
+    def _check_this_fields(self, e: A.Expr, type_name: str, fields: dict[str, FieldInfo]) -> None:
+        """`this.nofield` in a rule: the condition compiler treats it as a value, so name it here."""
+        if isinstance(e, A.FieldAccess) and isinstance(e.obj, A.Name) and e.obj.name == "this":
+            if e.name not in fields:
+                self.error(e.span, f"{type_name} has no field '{e.name}'{suggest(e.name, list(fields))}")
+            return
+        for k in sub_nodes(e):
+            if isinstance(k, A.Expr):
+                self._check_this_fields(k, type_name, fields)
+
+    # ---- workflows
+
+    def declare_workflow(self, wd: A.WorkflowDecl) -> None:
+        if wd.name in self.signatures:
+            first = self.signatures[wd.name][0].span
+            self.error(wd.name_span or wd.span, f"the workflow '{wd.name}' is declared twice (first at {first})")
+            return
+        params: list[ParamInfo] = []
+        seen: set[str] = set()
+        for p in wd.params:
+            if p.name in seen:
+                self.error(p.span, f"the parameter '{p.name}' is declared twice")
+                continue
+            seen.add(p.name)
+            t = type_from_ref(p.type, self.types, self.diagnostics)
+            default = None
+            if p.default is not None:
+                default = self.constant_expr(p.default, t, f"the default of '{p.name}'")
+            required = default is None and not p.type.optional
+            params.append(ParamInfo(p.name, t, required, default, p.type.optional))
+        self.signatures[wd.name] = (wd, params)
+
+    def compile_workflow(self, wd: A.WorkflowDecl) -> Workflow:
+        params = self.signatures[wd.name][1]
+        wf = Workflow(wd.name, params, [], wd.span)
+        compile_decorators(self, wd, wf)
+        body = BodyCompiler(self, wd.name, {p.name: p.type for p in params})
+        wf.body = body.block(wd.body)
+        wf.step_count = body.next_id
+        return wf
+
+    def check_call(
+        self, workflow: str, span: A.Span, args: Sequence[A.Arg], scope: Scope, what: str
+    ) -> list[tuple[str, CExpr]]:
+        """Arguments for a run of `workflow`, checked against its parameters."""
+        values = ExprCompiler(scope)
+        sig = self.signatures.get(workflow)
+        compiled: list[tuple[str, CExpr]] = []
+        if sig is None:
+            self.error(span, f"unknown workflow '{workflow}'{suggest(workflow, list(self.signatures))}")
+            for a in args:
+                values.compile(a.value)
+            return compiled
+        params = {p.name: p for p in sig[1]}
+        given: set[str] = set()
+        for a in args:
+            c = values.compile(a.value)
+            p = params.get(a.name)
+            if a.name in given:
+                self.error(a.span, f"the argument '{a.name}' is given twice")
+                continue
+            given.add(a.name)
+            if p is None:
+                self.error(
+                    a.span,
+                    f"{what} {workflow}: it has no parameter '{a.name}'"
+                    f"{suggest(a.name, list(params)) or ' (parameters: ' + ', '.join(params) + ')'}",
+                )
+                continue
+            if not assignable(c.type, p.type) and not id_for_thing(c.type, p.type):
+                self.error(a.value.span, f"'{a.name}' of {workflow} must be {p.type}, got {c.type}")
+            compiled.append((a.name, c))
+        missing = [p.name for p in sig[1] if p.required and p.name not in given]
+        if missing:
+            self.error(span, f"{what} {workflow}: missing argument(s) {', '.join(missing)}")
+        return compiled
+
+    # ---- triggers
+
+    def compile_every(self, d: A.EveryTrigger) -> Recurring | None:
+        ok = True
+        if d.amount <= 0:
+            self.error(d.span, "the interval of `every` must be more than 0")
+            ok = False
+        at: tuple[int, int] | None = None
+        zone = "UTC"
+        if d.at is not None:
+            span = d.at_span or d.span
+            parts = d.at.split()
+            if d.unit not in ("day", "week", "month"):
+                self.error(span, f"`at` needs a unit of days, weeks or months, not {d.unit}s")
+                ok = False
+            try:
+                hh, mm = parts[0].split(":")
+                at = (int(hh), int(mm))
+                if not (0 <= at[0] < 24 and 0 <= at[1] < 60) or len(parts) > 2:
+                    raise ValueError
+            except (ValueError, IndexError):
+                self.error(span, f'`at` takes "HH:MM" or "HH:MM Area/City", got "{d.at}"')
+                ok = False
+            if len(parts) == 2:
+                zone = parts[1]
+                try:
+                    zoneinfo.ZoneInfo(zone)
+                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                    self.error(span, f"unknown time zone '{zone}' (use an IANA name such as Europe/Paris)")
+                    ok = False
+        args = self.check_call(d.run.workflow, d.run.span, d.run.args, self.scope(), "every … run")
+        if not ok or d.run.workflow not in self.signatures:
+            return None
+        return Recurring(d.amount, d.unit, at, zone, d.run.workflow, args, d.span)
+
+    def compile_db_trigger(self, d: A.DbTrigger) -> DbTrigger | None:
+        if d.type_name not in self.types:
+            self.error(d.span, f"unknown type '{d.type_name}'{suggest(d.type_name, list(self.types))}")
+            return None
+        t = ThingType(d.type_name)
+        scope = self.scope({"this": t, "before": t})
+        cond = ExprCompiler(scope).condition(d.cond, "trigger condition") if d.cond is not None else None
+        args = self.check_call(d.run.workflow, d.run.span, d.run.args, scope, f"on {d.event} … run")
+        if d.run.workflow not in self.signatures:
+            return None
+        return DbTrigger(d.event, d.type_name, cond, d.run.workflow, args, d.span)
