@@ -189,7 +189,7 @@ class Webhook:
 
 @dataclass(frozen=True, slots=True)
 class FlowControl:
-    """The flow-control decorators of a workflow (SPEC §2.4)."""
+    """The flow-control decorators of a workflow (docs/language.md §6)."""
 
     retry_attempts: int = 0
     retry_backoff: timedelta = timedelta(seconds=1)

@@ -1,4 +1,4 @@
-"""The static types of the language (SPEC §2.2) and how values are checked against them."""
+"""The static types of the language (docs/language.md §4) and how values are checked against them."""
 
 from __future__ import annotations
 

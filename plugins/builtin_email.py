@@ -1,4 +1,4 @@
-"""The built-in `send_email` action (SPEC §2.6): SMTP through `WF_SMTP_URL`, else the outbox.
+"""The built-in `send_email` action (docs/language.md §11): SMTP through `WF_SMTP_URL`, else the outbox.
 
 `WF_SMTP_URL` is `smtp://user:password@host:587?starttls=true` (`smtps://` for TLS from the first
 byte, port 465 by default; `starttls=false` never upgrades; without it STARTTLS is used when the

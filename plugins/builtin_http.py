@@ -1,4 +1,4 @@
-"""The built-in `http_request` action (SPEC §2.6): call an outside HTTP API with httpx.
+"""The built-in `http_request` action (docs/language.md §11): call an outside HTTP API with httpx.
 
 Only http and https; a JSON body is sent as JSON and a JSON answer is parsed. Any status comes
 back as the result (`status` tells a 404 from a 200); a timeout or a failed connection fails the

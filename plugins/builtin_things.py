@@ -1,6 +1,6 @@
-"""The built-in `create`, `change` and `delete` actions: things in the data store (SPEC §2.6).
+"""The built-in `create`, `change` and `delete` actions: things in the data store (docs/language.md §11).
 
-A workflow's own writes are trusted code: privacy rules do not block them (SPEC §2.3); what
+A workflow's own writes are trusted code: privacy rules do not block them (docs/language.md §5); what
 `create` and `change` give back is the thing as the run may see it.
 """
 

@@ -1,4 +1,4 @@
-"""The built-in `sign_up` and `log_in` actions (SPEC §2.6): accounts and user tokens.
+"""The built-in `sign_up` and `log_in` actions (docs/language.md §11): accounts and user tokens.
 
 Passwords are hashed with argon2 by the store and never come back; `password` is a secret name,
 so run records and errors show it as `[redacted]`.

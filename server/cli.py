@@ -1,4 +1,4 @@
-"""The `wf` command line (SPEC §4)."""
+"""The `wf` command line (README.md "Command line")."""
 
 from __future__ import annotations
 

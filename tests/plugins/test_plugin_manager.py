@@ -15,7 +15,7 @@ from wfkit.core.errors import PluginError
 from wfkit.plugins import ActionContext, ActionSpec, FunctionSpec, ParamSpec, Registry, RunInfo, hookimpl
 from wfkit.plugins.manager import DEFAULT_PLUGINS, get_registry, load_registry, notify, plugins_info
 
-SPEC_FUNCTIONS = {
+DOCUMENTED_FUNCTIONS = {
     *("count", "first", "last", "sum", "min", "max", "unique", "sort", "join", "split", "length"),
     *("lower", "upper", "trim", "contains", "round", "number", "text", "format_date", "date"),
     *("random_string", "env"),
@@ -61,7 +61,7 @@ async def noop(ctx: ActionContext, target: Any, args: dict[str, Any]) -> None:
 
 def test_builtins_load() -> None:
     registry = load_registry(entrypoints=False)
-    assert set(registry.functions) == SPEC_FUNCTIONS
+    assert set(registry.functions) == DOCUMENTED_FUNCTIONS
     assert "log" in registry.actions
     assert set(registry.function_plugins.values()) <= set(DEFAULT_PLUGINS)
     for name, spec in registry.functions.items():

@@ -53,7 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(url, admin, process, cwd, env)
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=5)  # SPEC: stops cleanly on SIGINT within 5 s
+            process.wait(timeout=5)  # a server stops cleanly on SIGINT within 5 s
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
