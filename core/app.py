@@ -33,6 +33,7 @@ class CExpr:
     is_async: bool = False
     const: bool = False  # fn ignores the frame (literals, folded constants)
     names: tuple[str, ...] = ()  # the names it reads, shown when a `when` skips a statement
+    shape: tuple[tuple[str, WfType], ...] | None = None  # an object literal's keys and their types
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,9 @@ class Workflow:
     flow: FlowControl = field(default_factory=FlowControl)
     step_count: int = 0
     suspends: bool = True  # may wait on something (an action, a search, a read); else @timeout needs no timer
+    # what its `return` statements give, key by key (None: a return that is not an object literal);
+    # the OpenAPI document types the 200 answer from it
+    returns: dict[str, WfType] | None = field(default_factory=dict)
 
     @property
     def public(self) -> bool:

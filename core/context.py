@@ -42,7 +42,13 @@ class ActionContext:
     - `line`: the statement's line, for messages;
     - `log`: `ctx.log(message)` keeps a message with the run;
     - `store`: the data store (`wfkit.core.store.Store`) when one is configured, else None;
-    - `services`: settings and shared clients.
+    - `services`: settings and shared clients;
+    - `durable`: the run can be resumed after a crash (its results are journaled): a write that
+      must happen once records itself under `idempotency_key` (the built-in store actions do);
+    - `resumed`: an earlier attempt of this run may have done this statement already: look for
+      its effect before acting (never on a first attempt, which has nothing to find);
+    - `replayed`: the action sets it when it gave back an earlier attempt's result instead of
+      acting again; the run record then shows the step as `replayed`.
     """
 
     run: RunInfo
@@ -51,3 +57,6 @@ class ActionContext:
     log: Callable[[str], None]
     store: Any = None
     services: dict[str, Any] = field(default_factory=dict)
+    durable: bool = False
+    resumed: bool = False
+    replayed: bool = False

@@ -8,9 +8,9 @@ when it succeeds.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from time import perf_counter
 from typing import Any
 
@@ -22,7 +22,6 @@ from .app import (
     Block,
     CallStep,
     CancelStep,
-    CExpr,
     FailStep,
     ForEachStep,
     IfStep,
@@ -37,11 +36,12 @@ from .context import ActionContext, RunInfo
 from .errors import MissingDataError, RunError, WfError
 from .frame import Frame, RunState
 from .runs import RunRecord
-from .scheduler import ScheduledBatch, ScheduledRun, new_id, split_item_id
+from .scheduler import new_id
 from .services import Services
 from .things import Thing
+from .workflow_steps import WorkflowSteps
 
-MAX_SCHEDULED_IDS_RECORDED = 1_000
+logger = logging.getLogger("wfkit.executor")
 
 # An expression is read as `c.fn(f) if not c.is_async else await c.fn(f)`, written out where it is
 # needed: most expressions are synchronous, and a helper coroutine around each would cost more than
@@ -75,7 +75,7 @@ def _remember_secret(state: RunState, name: str, value: Any) -> None:
             state.secrets.add(text)
 
 
-class Executor:
+class Executor(WorkflowSteps):
     """Runs workflows of one app with one set of services."""
 
     def __init__(self, app: App, services: Services | None = None):
@@ -113,13 +113,18 @@ class Executor:
         chain: int = 1,
         trigger: str = "cli",
         durable: bool = True,
+        resumed: bool | None = None,
     ) -> RunRecord:
         """Run `workflow` with converted arguments; never raises for the run's own failures —
         the record says `failed`, with the message and the line.
 
         `durable`: journal finished actions in the services' journal, so that running the same
         `run_id` again resumes where it failed. A run nobody will resume (an HTTP call without
-        `@retry`) keeps its journal in memory and saves the round trips."""
+        `@retry`) keeps its journal in memory and saves the round trips.
+
+        `resumed`: an earlier attempt of this durable run may have done some of its actions, so
+        store writes look for their recorded effects first (docs/plugins.md). None: whenever a
+        `run_id` is given; a caller that knows this is a first attempt passes False."""
         wf = self.app.workflows[workflow] if isinstance(workflow, str) else workflow
         run = RunInfo(
             id=run_id or new_id(),
@@ -148,6 +153,7 @@ class Executor:
             frame.vars = await self.bind_params(wf, args, frame)
             record.params = V.redact(frame.vars)  # what the run saw, defaults included
             state.durable = durable
+            state.resumed = durable and (run_id is not None if resumed is None else resumed)
             if durable and run_id is not None:  # a new run has nothing journaled yet
                 state.journal = await self.services.journal.load(run.id)
             if wf.suspends:
@@ -179,8 +185,8 @@ class Executor:
             record.response = None
         record.finished_at = V.now()
         record.duration_ms = round((perf_counter() - started) * 1000, 3)
-        if record.status == "success" and state.durable and (state.journal or run_id is not None):
-            await self.services.journal.forget(run.id)
+        if record.status == "success" and state.durable:
+            await self._forget(run.id, state, run_id is not None)
         if self._listening["run_finished"]:
             await self._notify("run_finished", run=run, record=record.to_json())
         return record
@@ -198,23 +204,17 @@ class Executor:
                 _remember_secret(f.state, p.name, v)
         return bound
 
-    async def release(self, state: RunState) -> None:
-        """Hand what the run scheduled and cancelled to the queue (it succeeded)."""
-        if state.scheduled:
-            await self.services.scheduler.submit(state.scheduled)
-            ids: list[str] = []
-            for r in state.scheduled:
-                if len(ids) >= MAX_SCHEDULED_IDS_RECORDED:
-                    break
-                if isinstance(r, ScheduledBatch):
-                    items = (r.item_id(i) for i in range(r.count) if i not in r.skip)
-                    ids.extend(itertools.islice(items, MAX_SCHEDULED_IDS_RECORDED - len(ids)))
-                else:
-                    ids.append(r.id)
-            state.record.scheduled = ids
-            state.record.scheduled_count = sum(r.size if isinstance(r, ScheduledBatch) else 1 for r in state.scheduled)
-        if state.cancels:
-            await self.services.scheduler.cancel(state.cancels)
+    async def _forget(self, run_id: str, state: RunState, given_id: bool) -> None:
+        """A run that succeeded needs neither its journal nor its recorded effects any more. Failing
+        to drop them does not change the run's outcome (both expire)."""
+        if state.journal or given_id:
+            try:
+                await self.services.journal.forget(run_id)
+            except Exception as e:
+                logger.warning("could not forget the journal of run %s: %s", run_id, e)
+        effects = getattr(self.services.store, "effects", None)
+        if effects is not None:
+            await effects.forget(run_id, resumed=state.resumed)
 
     async def _notify(self, event: str, **kwargs: Any) -> None:
         if self.services.hooks is not None:
@@ -340,10 +340,10 @@ class Executor:
     async def _action(self, s: ActionStep, f: Frame) -> None:
         t0 = perf_counter()
         key = f"{f.path}{s.id}"
-        journal = f.state.journal
+        state = f.state
         try:
-            if key in journal:
-                result = J.decode(journal[key])
+            if key in state.journal:
+                result = J.decode(state.journal[key])
                 status = "replayed"
             else:
                 target = (
@@ -353,7 +353,7 @@ class Executor:
                 )
                 args = {name: (c.fn(f) if not c.is_async else await c.fn(f)) for name, c in s.args}
                 for name in s.secret_args:
-                    _remember_secret(f.state, name, args.get(name))
+                    _remember_secret(state, name, args.get(name))
                 ctx = ActionContext(
                     run=f.run,
                     idempotency_key=f"{f.run.id}:{key}",
@@ -361,170 +361,34 @@ class Executor:
                     log=_Logger(self, f, s),
                     store=self.services.store,
                     services=self.services.extra,
+                    durable=state.durable,
+                    resumed=state.resumed,
                 )
                 result = await s.spec.run(ctx, target, args)
-                if f.state.durable:  # a run nobody resumes needs no journal
-                    encoded = J.encode(result)
-                    await self.services.journal.save(f.run.id, key, encoded)
-                    journal[key] = encoded
-                status = "ran"
+                status = "replayed" if ctx.replayed else "ran"
         except Exception as e:  # an action's own failure, or any bug of a plugin's: the run fails here
             raise self._fail_at(s, f, t0, e) from None
         if s.bind is not None:
             f.vars[s.bind] = result
-            _remember_secret(f.state, s.bind, result)
+            _remember_secret(state, s.bind, result)
+        if state.durable and key not in state.journal:  # a run nobody resumes needs no journal
+            encoded = J.encode(result)
+            try:
+                await J.save_retrying(self.services.journal, f.run.id, key, encoded)
+            except Exception as e:  # the action succeeded: the run stops, blaming the journal, not it
+                self._record(f, s, status, (perf_counter() - t0) * 1000, {"journaled": False})
+                raise RunError(
+                    f"the run's journal could not be written after {s.spec.verb} succeeded (its effect "
+                    f"stands, and a resumed run will not repeat a store write): {e}",
+                    line=s.span.line,
+                ) from None
+            state.journal[key] = encoded
         self._record(f, s, status, (perf_counter() - t0) * 1000)
 
     def _log(self, f: Frame, s: Step, message: str) -> None:
         f.state.record.logs.append(
             {"at": V.iso(V.now()), "line": s.span.line, "message": _scrub(str(message), f.state.secrets)}
         )
-
-    async def _schedule(self, s: ScheduleStep, f: Frame) -> None:
-        t0 = perf_counter()
-        try:
-            chain = f.run.chain + 1
-            limit = self.services.limits.max_chain
-            if chain > limit:
-                raise RunError(
-                    f"schedule {s.workflow}: the run would be generation {chain:,} of a chain of runs "
-                    f"started by one trigger, more than WF_MAX_CHAIN ({limit:,})"
-                )
-            start = await self._start_time(s, f)
-            user_id = f.run.user.id if f.run.user is not None else None
-            if s.each_var is None:
-                args = {n: V.to_json(c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
-                run = ScheduledRun(new_id(), s.workflow, args, start, chain, user_id, f.run.id)
-                f.state.scheduled.append(run)
-                handle: Any = {"id": run.id, "run_at": run.run_at}
-                count = 1
-            else:
-                assert s.each_list is not None
-                items = s.each_list.fn(f) if not s.each_list.is_async else await s.each_list.fn(f)
-                if items is None:
-                    items = []
-                if not isinstance(items, list):
-                    raise RunError(f"schedule … for each needs a list, got {V.type_name(items)}")
-                every = (
-                    (s.every.fn(f) if not s.every.is_async else await s.every.fn(f))
-                    if s.every is not None
-                    else timedelta(0)
-                )
-                if not isinstance(every, timedelta) or every < timedelta(0):
-                    raise RunError("`every` must be a duration of at least 0 seconds")
-                batch = await self._batch(s, f, items, start, every, chain, user_id)
-                f.state.scheduled.append(batch)
-                handle = (
-                    [{"id": batch.item_id(i), "run_at": batch.run_at(i)} for i in range(batch.count)]
-                    if s.bind
-                    else None
-                )
-                count = batch.count
-        except RunError as e:
-            raise self._fail_at(s, f, t0, e) from None
-        if s.bind is not None:
-            f.vars[s.bind] = handle
-        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"scheduled": count})
-
-    async def _batch(
-        self,
-        s: ScheduleStep,
-        f: Frame,
-        items: list[Any],
-        start: datetime,
-        every: timedelta,
-        chain: int,
-        user_id: str | None,
-    ) -> ScheduledBatch:
-        """The list form as one compact batch: arguments that do not read the item are evaluated
-        once; the others make one column (a list of JSON values), never one object per item."""
-        var = s.each_var
-        assert var is not None
-        fixed: dict[str, Any] = {}
-        per_item: list[tuple[str, CExpr]] = []
-        for n, c in s.args:
-            if c.const or (not c.is_async and var not in c.names):
-                fixed[n] = V.to_json(c.fn(f) if not c.is_async else await c.fn(f))
-            else:
-                per_item.append((n, c))
-        columns: dict[str, list[Any]] = {n: [] for n, _ in per_item}
-        if per_item:
-            for item in items:
-                f.vars[var] = item
-                for n, c in per_item:
-                    columns[n].append(V.to_json(await c.fn(f) if c.is_async else c.fn(f)))
-        return ScheduledBatch(new_id(), s.workflow, fixed, columns, len(items), start, every, chain, user_id, f.run.id)
-
-    async def _start_time(self, s: ScheduleStep, f: Frame) -> datetime:
-        if s.at is not None:
-            at = s.at.fn(f) if not s.at.is_async else await s.at.fn(f)
-            if not isinstance(at, datetime):
-                raise RunError(f"schedule … at needs a date, got {V.type_name(at)}")
-            return at
-        now = V.now()
-        if s.in_ is not None:
-            delay = s.in_.fn(f) if not s.in_.is_async else await s.in_.fn(f)
-            if not isinstance(delay, timedelta):
-                raise RunError(f"schedule … in needs a duration, got {V.type_name(delay)}")
-            return now + delay
-        return now
-
-    async def _call(self, s: CallStep, f: Frame) -> None:
-        t0 = perf_counter()
-        wf = self.app.workflows[s.workflow]
-        state = f.state
-        if state.depth >= self.services.limits.max_call_depth:
-            raise self._fail_at(
-                s,
-                f,
-                t0,
-                RunError(
-                    f"call {s.workflow}: more than {self.services.limits.max_call_depth} nested calls "
-                    "(does a workflow call itself without end?)"
-                ),
-            )
-        try:
-            args = {n: (c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
-        except RunError as e:
-            raise self._fail_at(s, f, t0, e) from None
-        run = f.run
-        if run.workflow != wf.name or (wf.ignore_privacy and not run.ignore_privacy):
-            run = RunInfo(run.id, wf.name, run.user, run.admin, run.ignore_privacy or wf.ignore_privacy, run.chain)
-        inner = Frame({}, run, f.services, state, f.request, f"{f.path}{s.id}>")
-        state.depth += 1
-        result: Any = None
-        try:
-            inner.vars = await self.bind_params(wf, args, inner)
-            end = await self.block(wf.body, inner)
-            if end is not None:
-                result = end.value
-        finally:
-            state.depth -= 1
-        if s.bind is not None:
-            f.vars[s.bind] = result
-        self._record(f, s, "ran", (perf_counter() - t0) * 1000)
-
-    async def _cancel(self, s: CancelStep, f: Frame) -> None:
-        t0 = perf_counter()
-        try:
-            target = s.target.fn(f) if not s.target.is_async else await s.target.fn(f)
-            ids = [_run_id(x) for x in (target if isinstance(target, list) else [target]) if x is not None]
-        except RunError as e:
-            raise self._fail_at(s, f, t0, e) from None
-        singles = {r.id for r in f.state.scheduled if isinstance(r, ScheduledRun)}
-        batches = {b.id: b for b in f.state.scheduled if isinstance(b, ScheduledBatch)}
-        drop: set[str] = set()
-        for i in ids:  # scheduled by this very run: never handed to the queue
-            item = split_item_id(i) if batches else None
-            if i in singles:
-                drop.add(i)
-            elif item is not None and item[0] in batches and 0 <= item[1] < batches[item[0]].count:
-                batches[item[0]].skip.add(item[1])
-            else:
-                f.state.cancels.append(i)
-        if drop:
-            f.state.scheduled = [r for r in f.state.scheduled if r.id not in drop]
-        self._record(f, s, "ran", (perf_counter() - t0) * 1000, {"cancelled": len(ids)})
 
     async def _return(self, s: ReturnStep, f: Frame) -> _End:
         t0 = perf_counter()
@@ -558,14 +422,6 @@ class _Logger:
 
     def __call__(self, message: str) -> None:
         self.executor._log(self.frame, self.step, message)
-
-
-def _run_id(x: Any) -> str:
-    if isinstance(x, dict) and isinstance(x.get("id"), str):
-        return str(x["id"])
-    if isinstance(x, str):
-        return x
-    raise RunError(f"cancel takes a scheduled run's handle or id, got {V.type_name(x)}")
 
 
 def _short(v: Any) -> Any:

@@ -23,6 +23,7 @@ class RunState:
     secrets: set[str] = field(default_factory=set)  # values to scrub from logs and errors
     journal: dict[str, Any] = field(default_factory=dict)  # results of finished actions, by path
     durable: bool = True  # the journal is also kept in the services' journal (for resuming)
+    resumed: bool = False  # an earlier attempt may have done some actions: store writes look first
     depth: int = 0  # `call` nesting
 
 

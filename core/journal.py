@@ -5,6 +5,7 @@ Keys are `statement-id[/iteration…]` paths, stable across attempts of one run;
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +38,20 @@ class MemoryJournal:
 
     async def forget(self, run_id: str) -> None:
         self.entries.pop(run_id, None)
+
+
+SAVE_RETRY_DELAYS = (0.05, 0.2, 0.5)  # seconds: rides out a Redis failover, not an outage
+
+
+async def save_retrying(journal: Journal, run_id: str, path: str, result: Any) -> None:
+    """`journal.save`, tried again after each of `SAVE_RETRY_DELAYS`; raises the last error."""
+    for delay in SAVE_RETRY_DELAYS:
+        try:
+            await journal.save(run_id, path, result)
+            return
+        except Exception:
+            await asyncio.sleep(delay)
+    await journal.save(run_id, path, result)
 
 
 # A journaled result is JSON; these keep the values a run can bind (things, dates, durations).

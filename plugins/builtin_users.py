@@ -12,7 +12,7 @@ from wfkit.core.actions import ActionSpec, ParamSpec
 from wfkit.core.things import Thing
 
 from . import hookimpl
-from .builtin_things import store_of
+from .builtin_things import effect_of, store_of
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext
@@ -20,12 +20,17 @@ if TYPE_CHECKING:
 
 async def sign_up(ctx: ActionContext, target: Any, args: dict[str, Any]) -> Thing:
     fields = {k: v for k, v in args.items() if k not in ("email", "password")}
-    return await store_of(ctx, "sign_up").users.sign_up(args.get("email"), args.get("password"), fields, run=ctx.run)
+    effect = effect_of(ctx)
+    users = store_of(ctx, "sign_up").users
+    user = await users.sign_up(args.get("email"), args.get("password"), fields, run=ctx.run, effect=effect)
+    ctx.replayed = effect is not None and effect.replayed
+    return user
 
 
 async def log_in(ctx: ActionContext, target: Any, args: dict[str, Any]) -> dict[str, Any]:
     keep = bool(args.get("keep"))
-    return await store_of(ctx, "log_in").users.log_in(args.get("email"), args.get("password"), keep=keep)
+    users = store_of(ctx, "log_in").users
+    return await users.log_in(args.get("email"), args.get("password"), keep=keep, effect=effect_of(ctx))
 
 
 @hookimpl

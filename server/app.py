@@ -128,6 +128,23 @@ async def _close(server: Sanic[Any, Any]) -> None:
     await state.store.close()
 
 
+def _allowed(request: Request) -> str:
+    """The methods the path serves (Sanic's router names them only for some routes, and one route
+    serves every workflow: a webhook's takes only POST)."""
+    name = request.path.removeprefix(wf_api.bp.url_prefix or "").strip("/")
+    wf = request.app.ctx.state.app.workflows.get(name) if request.path.startswith("/api/1.1/wf/") else None
+    if wf is not None and wf.webhook is not None:
+        return "POST"
+    methods = []
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        try:
+            request.app.router.resolve(request.path, method=method)
+        except Exception:  # NotFound, NoMethod: this method is not served here
+            continue
+        methods.append(method)
+    return ", ".join(methods)
+
+
 def on_error(request: Request, exc: Exception) -> HTTPResponse:
     """Every error in Bubble's one shape, with its status."""
     if isinstance(exc, HttpError):
@@ -141,7 +158,7 @@ def on_error(request: Request, exc: Exception) -> HTTPResponse:
         return error_response(404, "NOT_FOUND", f"Not found: {request.path}")
     if isinstance(exc, MethodNotAllowed):
         response = error_response(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
-        response.headers.update({k: v for k, v in exc.headers.items() if k.lower() == "allow"})  # Sanic names them
+        response.headers["Allow"] = _allowed(request)
         return response
     if isinstance(exc, PayloadTooLarge):
         limit = request.app.config.REQUEST_MAX_SIZE

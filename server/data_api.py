@@ -122,7 +122,9 @@ async def constraints(st: ServerState, info: TypeInfo, raw: str | None) -> Q.Con
     return Q.And(tuple(parts)) if parts else Q.TRUE
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
+def _int(request: Request, name: str, default: int, low: int, high: int = 2**62) -> int:
+    """A whole number from the query string, in [low, high] (beyond `high`: `high`, which no page reaches;
+    past 64 bits SQL's OFFSET would overflow)."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -132,7 +134,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int | None =
         raise bad_request(f"{name} must be a whole number, got {raw!r}") from None
     if n < low:
         raise bad_request(f"{name} must be at least {low}")
-    return min(n, high) if high is not None else n
+    return min(n, high)
 
 
 @bp.get("/<type_name>")

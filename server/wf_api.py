@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
+from sanic.exceptions import MethodNotAllowed
 from wfkit.core import values as V
 from wfkit.core.app import CExpr, Workflow
 from wfkit.core.convert import convert_args
@@ -35,6 +36,8 @@ async def call(request: Request, name: str) -> HTTPResponse:
     if wf is None or not wf.public:
         raise not_found(f"Workflow not found: {name} (is it @exposed?)")
     if wf.webhook is not None:
+        if request.method != "POST":  # a delivery is a POST of the signed body
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", request.method, ("POST",))
         return await deliver_webhook(request, st, wf)
     token = token_of(request)  # most calls carry none: no coroutine to make for them
     caller = ANONYMOUS if token is None else await caller_for(token, st.store)

@@ -3,7 +3,8 @@
 The convention, for whoever edits the guide:
 
 - A ```wf block is a complete app in one file. It must compile with no errors and no warnings —
-  unless the ```console block right after it shows `wf check` reporting errors (an error example).
+  unless the ```console block right after it shows `wf check` reporting errors or warnings (an
+  example of them).
 - A ```console block right after a ```wf block is a transcript. Each line starting with `$ ` is a
   command, `wf check FILE` or `wf run FILE WORKFLOW name=value …` (shell quoting; a repeated name
   gives a list, as in the CLI); the lines after it, up to the next command, are what it prints.
@@ -133,7 +134,7 @@ def params(kind: str) -> Iterator[Any]:
         if b.info != "wf":
             continue
         is_error = b.transcript is not None and any(
-            c.argv[:2] == ["wf", "check"] and _reports_errors(c.expected) for c in commands(b.transcript)
+            c.argv[:2] == ["wf", "check"] and _reports_diagnostics(c.expected) for c in commands(b.transcript)
         )
         if kind == "clean" and not is_error:
             yield pytest.param(b, id=f"line{b.line}")
@@ -142,8 +143,12 @@ def params(kind: str) -> Iterator[Any]:
                 yield pytest.param(b, c, id=f"line{b.line}-{n + 1}-{c.argv[1] if len(c.argv) > 1 else ''}")
 
 
-def _reports_errors(expected: list[str]) -> bool:
-    return bool(expected) and re.fullmatch(r"\d+ errors?, \d+ warnings?", expected[-1]) is not None
+def _reports_diagnostics(expected: list[str]) -> bool:
+    """`wf check` ends with `N errors, M warnings`, or `…: ok — …, N warning(s)` when it warns only."""
+    return bool(expected) and (
+        re.fullmatch(r"\d+ errors?, \d+ warnings?", expected[-1]) is not None
+        or re.search(r", [1-9]\d* warnings?$", expected[-1]) is not None
+    )
 
 
 # ---------------------------------------------------------------- the checks
@@ -182,7 +187,8 @@ def test_transcript(
     printed = (captured.err + captured.out).splitlines()
     if command.argv[1] == "check":
         assert printed == command.expected, "\n" + "\n".join(printed)
-        assert code == (1 if _reports_errors(command.expected) else 0)
+        errors = re.fullmatch(r"\d+ errors?, \d+ warnings?", command.expected[-1]) if command.expected else None
+        assert code == (1 if errors else 0)
         return
     expected_lines, expected_json = _split_json(command.expected)
     printed_lines, printed_json = _split_json(printed)

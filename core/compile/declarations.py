@@ -97,7 +97,7 @@ class Compiler:
                 self.compile_privacy(d, app)
         for wd in workflows_decls:
             if self.signatures.get(wd.name, (None,))[0] is wd:
-                app.workflows[wd.name] = self.compile_workflow(wd)
+                app.workflows[wd.name] = self.compile_workflow(wd, app)
         mark_suspending(app.workflows)
         for d in decls:
             match d:
@@ -237,14 +237,32 @@ class Compiler:
             params.append(ParamInfo(p.name, t, required, default, p.type.optional))
         self.signatures[wd.name] = (wd, params)
 
-    def compile_workflow(self, wd: A.WorkflowDecl) -> Workflow:
+    def compile_workflow(self, wd: A.WorkflowDecl, app: App) -> Workflow:
         params = self.signatures[wd.name][1]
         wf = Workflow(wd.name, params, [], wd.span)
         compile_decorators(self, wd, wf)
         body = BodyCompiler(self, wd.name, {p.name: p.type for p in params})
         wf.body = body.block(wd.body)
         wf.step_count = body.next_id
+        wf.returns = body.returns
+        if wf.exposed == "none" and not wf.ignore_privacy:
+            self.warn_anonymous_searches(body.scope.searched, app)
         return wf
+
+    def warn_anonymous_searches(self, searched: list[tuple[str, A.Span]], app: App) -> None:
+        """A workflow anyone may call runs, for an anonymous caller, under the privacy rules as they
+        apply to nobody in particular: a search there silently finds less than it does under `wf run`
+        (as admin). Say so where the rules keep anyone from searching the type."""
+        for type_name, span in searched:
+            privacy = app.privacy.get(type_name)
+            if privacy is None or any(r.cond is None and r.search for r in privacy.rules):
+                continue
+            self.warn(
+                span,
+                f"anyone may call this workflow (auth: none), and no `everyone` rule of {type_name} grants "
+                f"search: for an anonymous caller this search finds only what other rules grant without a "
+                f"user, while `wf run` (as admin) finds every {type_name}; add @ignore_privacy if it must",
+            )
 
     def check_call(
         self, workflow: str, span: A.Span, args: Sequence[A.Arg], scope: Scope, what: str

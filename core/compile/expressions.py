@@ -8,6 +8,7 @@ interpolation cost a few function calls per node.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -253,8 +254,9 @@ class ExprCompiler:
             keys.append(entry.key)
         vals = [self.compile(entry.value) for entry in e.entries]
         if not vals:
-            return CExpr(lambda f: {}, OBJECT)
-        return combine(vals, lambda *xs: dict(zip(keys, xs, strict=True)), OBJECT, names_of(*vals))
+            return CExpr(lambda f: {}, OBJECT, shape=())
+        whole = combine(vals, lambda *xs: dict(zip(keys, xs, strict=True)), OBJECT, names_of(*vals))
+        return replace(whole, shape=tuple((k, v.type) for k, v in zip(keys, vals, strict=True)))
 
     # ---- operators
 

@@ -40,12 +40,15 @@ class Scope:
     names: dict[str, WfType] = field(default_factory=dict)  # frame variables and their types
     search_fields: dict[str, FieldInfo] | None = None  # inside `where`: the searched type's fields
     globals_: frozenset[str] = frozenset({"current_user", "now", "today", "request"})
+    searched: list[tuple[str, A.Span]] = field(default_factory=list)  # `search T` in this workflow, shared
 
     def error(self, span: A.Span, message: str) -> None:
         self.errors.append(Diagnostic(span, message))
 
     def child(self, **changes: Any) -> Scope:
-        s = Scope(self.types, self.registry, self.errors, dict(self.names), self.search_fields, self.globals_)
+        s = Scope(
+            self.types, self.registry, self.errors, dict(self.names), self.search_fields, self.globals_, self.searched
+        )
         for k, v in changes.items():
             setattr(s, k, v)
         return s

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .expressions import ExprCompiler
 
 
+SEARCH_LIMIT_CAP = 2**62  # past it SQL's LIMIT overflows; no search finds that many things anyway
+
+
 def compile_search(values: ExprCompiler, e: A.Search) -> CExpr:
     """`search T where … order by … limit …`: an async expression whose value is a list of T."""
     sc = values.scope
@@ -29,6 +32,7 @@ def compile_search(values: ExprCompiler, e: A.Search) -> CExpr:
         return values.error(
             e.type_span or e.span, f"unknown type '{e.type_name}'{suggest(e.type_name, list(sc.types))}"
         )
+    sc.searched.append((info.name, e.span))
     fields = all_fields(info)
     plan: CondPlan | None = None
     if e.where is not None:
@@ -68,7 +72,7 @@ def compile_search(values: ExprCompiler, e: A.Search) -> CExpr:
             if raw is not None:
                 if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
                     raise RunError(f"limit must be a number of at least 0, got {V.text(raw)!r}")
-                n = int(raw)
+                n = int(min(raw, SEARCH_LIMIT_CAP))
         store = f.services.store
         if store is None:
             raise RunError(f"cannot search {type_name}: no data store is configured")

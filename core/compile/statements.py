@@ -57,6 +57,7 @@ class BodyCompiler:
         self.scope = c.scope(names)
         self.values = ExprCompiler(self.scope)
         self.next_id = 0
+        self.returns: dict[str, WfType] | None = {}  # every key a `return` gives (see Workflow.returns)
 
     def bind(self, name: str, t: WfType) -> None:
         old = self.scope.names.get(name)
@@ -285,7 +286,19 @@ class BodyCompiler:
                 s.value.span if s.value else s.span,
                 f"return takes an object {{ key: value }}, got {value.type}",
             )
+        self._returned(value)
         return ReturnStep(**base, value=value)
+
+    def _returned(self, value: CExpr | None) -> None:
+        if self.returns is None:
+            return
+        shape = () if value is None else value.shape  # a bare `return` gives {}
+        if shape is None:
+            self.returns = None  # an object made elsewhere: its keys are not known here
+            return
+        for key, t in shape:
+            old = self.returns.get(key)
+            self.returns[key] = t if old is None else join(old, t)
 
     def _terminate(self, s: A.Terminate) -> Step:
         return TerminateStep(**self.step_base(s, "terminate"))

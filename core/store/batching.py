@@ -10,9 +10,11 @@ every caller gets its own outcome.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from .database import Database
 
@@ -45,16 +47,24 @@ def statement(dialect: str, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]
 MAX_BATCH = 500  # 6 parameters a row: well under SQLite's 32,766 bound parameters
 
 
+Insert = Callable[[BaseDBAsyncClient, list[dict[str, Any]]], Awaitable[None]]
+Pending = tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[None]]  # a row, its effect, its caller
+
+
 class InsertBatcher:
-    def __init__(self, store: Database):
+    """New `things` rows, each with the row of its effect when a resumable run made it: both go
+    in one transaction, so a run resumed after a crash finds the effect whenever the thing exists."""
+
+    def __init__(self, store: Database, insert_effects: Insert):
         self.store = store
-        self.pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.insert_effects = insert_effects
+        self.pending: list[Pending] = []
         self.draining = False
 
-    async def insert(self, row: dict[str, Any]) -> None:
-        """Insert one `things` row; returns once it is committed."""
+    async def insert(self, row: dict[str, Any], effect: dict[str, Any] | None = None) -> None:
+        """Insert one `things` row (and its `effects` row); returns once it is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((row, done))
+        self.pending.append((row, effect, done))
         if not self.draining:
             self.draining = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -68,21 +78,30 @@ class InsertBatcher:
         finally:
             self.draining = False
 
-    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[Pending]) -> None:
         try:
-            await self.store.execute(*statement(self.store.dialect.name, [r for r, _ in batch]))
+            await self._commit(batch)
         except Exception:
             if len(batch) > 1:  # find out whose row failed: each caller gets its own outcome
                 for one in batch:
                     await self._write([one])
                 return
-            row, done = batch[0]
             try:
-                await self.store.execute(*statement(self.store.dialect.name, [row]))
+                await self._commit(batch)
             except Exception as e:
-                if not done.done():
-                    done.set_exception(e)
+                if not batch[0][2].done():
+                    batch[0][2].set_exception(e)
                 return
-        for _, done in batch:
+        for _, _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        insert = statement(self.store.dialect.name, [row for row, _, _ in batch])
+        effects = [e for _, e, _ in batch if e is not None]
+        if not effects:  # no run can resume these: one statement, no transaction
+            await self.store.execute(*insert)
+            return
+        async with self.store.transaction() as tx:
+            await self.store.execute(*insert, on=tx)
+            await self.insert_effects(tx, effects)

@@ -8,13 +8,13 @@ because JSON expressions are outside what its query builder does on both databas
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, _current_context
 from wfkit.core.errors import ConfigError
 
 from . import sql as S
@@ -84,10 +84,23 @@ class Database:
             with ctx:
                 await ctx.close_connections()
 
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """This store's tortoise context as the current one, for this task. (`with TortoiseContext:`
+        keeps its one token on the shared object, so two tasks inside it at once reset each other's
+        and the second fails with "was created in a different Context".)"""
+        if self._ctx is None:
+            raise ConfigError("the data store is not open")
+        token = _current_context.set(self._ctx)
+        try:
+            yield
+        finally:
+            _current_context.reset(token)
+
     async def generate_schemas(self) -> None:
         """Create the tables and indexes that do not exist yet (never drops or alters anything)."""
         assert self._ctx is not None, "the store is not open"
-        with self._ctx:
+        with self.current():
             await self._ctx.generate_schemas(safe=True)
         for table, column, sql_type in ADDED_COLUMNS:
             await self._add_column(table, column, sql_type)
@@ -127,8 +140,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[BaseDBAsyncClient]:
         """`async with store.transaction() as tx:` statements on `tx` commit together."""
-        assert self._ctx is not None, "the store is not open"
-        with self._ctx:
+        with self.current():
             async with self.db._in_transaction() as tx:
                 yield tx
 

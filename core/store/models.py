@@ -103,6 +103,19 @@ class RunRow(Model):
         indexes = (("workflow", "started_at"), ("started_at",))
 
 
+class EffectRow(Model):
+    """The result of a store write by a run that can be resumed, written in the write's own
+    transaction: the resumed run finds it and replays it instead of writing again (effects.py)."""
+
+    key = fields.CharField(primary_key=True, max_length=255)  # the action's idempotency key
+    run_id = fields.CharField(max_length=100, db_index=True)  # dropped when the run succeeds
+    result: fields.JSONField[object] = fields.JSONField()  # as the journal encodes it
+    created_at = fields.CharField(max_length=DATE_WIDTH, db_index=True)  # pruned after 7 days
+
+    class Meta:
+        table = "effects"
+
+
 class IdempotencyRow(Model):
     """The first answer to a call with an `Idempotency-Key`, or to a webhook delivery, replayed for
     24 hours instead of running the workflow again."""

@@ -19,12 +19,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from wfkit.core.context import RunInfo
 from wfkit.core.errors import ActionError, ConfigError
 from wfkit.core.things import Thing
 
 from .codec import iso, normalize_email, parse_iso
+from .effects import Effect
 from .models import new_thing_id
 from .writes import ThingWriter
 
@@ -79,10 +81,20 @@ class Users:
         self.store = store
 
     async def sign_up(
-        self, email: Any, password: Any, fields: Mapping[str, Any] | None = None, *, run: RunInfo | None = None
+        self,
+        email: Any,
+        password: Any,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        run: RunInfo | None = None,
+        effect: Effect | None = None,
     ) -> Thing:
         """A new User with this email (stored lower-case; refused when taken) and password (at
         least 8 characters), and any of the app's User fields."""
+        if (replayed := await self.store.replay(effect, run)) is not None:
+            return replayed  # before the check of the email: the earlier attempt took it
+        if effect is not None:
+            effect.look = False  # looked for already
         address = normalize_email(email)
         secret = _check_password(password)
         store = self.store
@@ -90,12 +102,18 @@ class Users:
             raise ActionError(f"the email {address} is already taken")
         values = {k: v for k, v in (fields or {}).items() if k not in ("email", "password")}
         return await store.create(
-            "User", {**values, "email": address}, run=run, password_hash=await hash_password(secret)
+            "User", {**values, "email": address}, run=run, password_hash=await hash_password(secret), effect=effect
         )
 
-    async def log_in(self, email: Any, password: Any, *, keep: bool = False) -> dict[str, Any]:
+    async def log_in(
+        self, email: Any, password: Any, *, keep: bool = False, effect: Effect | None = None
+    ) -> dict[str, Any]:
         """`{token, user_id, expires}` (seconds) for the right email and password; one message for
-        a wrong email and a wrong password, so callers cannot tell which addresses exist."""
+        a wrong email and a wrong password, so callers cannot tell which addresses exist.
+
+        With an `effect`, the token's id is recorded with it. The token itself is never stored, so
+        a resumed run cannot replay it: the earlier attempt's token is revoked and a new one issued,
+        in one transaction, so the statement leaves exactly one token."""
         wrong = ActionError("wrong email or password")
         if not isinstance(email, str) or not isinstance(password, str):
             raise wrong
@@ -111,7 +129,17 @@ class Users:
         ttl = KEPT_TOKEN_TTL if keep else USER_TOKEN_TTL
         token = USER_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        await self._insert_token("user", token, user_id=row["id"], now=now, expires=now + ttl)
+        effects = self.store.effects
+        earlier = await effects.find(effect)  # {"token": id} of the earlier attempt's token
+        async with self.store.transaction() as tx:
+            if earlier is not None:
+                d = self.store.dialect
+                await self.store.execute(f'DELETE FROM "tokens" WHERE "id" = {d.param(1)}', [earlier["token"]], on=tx)
+            id = await self._insert_token("user", token, user_id=row["id"], now=now, expires=now + ttl, on=tx)
+            if effect is not None:
+                done = effects.row(effect, {"token": id})
+                await (effects.replace(tx, done) if earlier is not None else effects.insert(tx, [done]))
+                effect.replayed = False  # a new token: the statement ran
         return {"token": token, "user_id": row["id"], "expires": int(ttl.total_seconds())}
 
     async def log_out(self, token: str) -> bool:
@@ -188,12 +216,14 @@ class Users:
         user_id: str | None = None,
         name: str | None = None,
         expires: datetime | None = None,
+        on: BaseDBAsyncClient | None = None,
     ) -> str:
         id = new_thing_id()
         ps = ", ".join(self.store.dialect.param(i) for i in range(1, 8))
         await self.store.execute(
             f'INSERT INTO "tokens" ("id", "kind", "hash", "name", "user_id", "created_at", "expires_at") VALUES ({ps})',
             [id, kind, token_hash(token), name, user_id, iso(now), iso(expires) if expires else None],
+            on=on,
         )
         return id
 

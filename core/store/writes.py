@@ -2,7 +2,9 @@
 
 Every thing lives in one table (`things`, a JSON `data` column; see models.py). A User thing also has
 a row in `users` (its unique email and password hash) written in the same transaction. Listeners
-(database triggers) hear of each change once it is committed.
+(database triggers) hear of each change once it is committed. A write given an `Effect` (by a run
+that can be resumed) records its result in the same transaction, and replays it when resumed
+(effects.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from wfkit.core import journal as J
 from wfkit.core.app import App, FieldInfo, TypeInfo
 from wfkit.core.context import RunInfo
 from wfkit.core.errors import ActionError
@@ -25,6 +28,7 @@ from wfkit.core.types import ListType, ThingType
 from . import sql as S
 from .batching import InsertBatcher
 from .codec import check, column_json, normalize_email, now_iso
+from .effects import Effect, Effects
 from .models import new_thing_id
 from .reads import ThingReader
 
@@ -40,7 +44,13 @@ class ThingWriter(ThingReader):
     def __init__(self, app: App | None, services: Services) -> None:
         super().__init__(app, services)
         self.listeners: list[Listener] = []
-        self.batcher = InsertBatcher(self)
+        self.effects = Effects(self)
+        self.batcher = InsertBatcher(self, self.effects.insert)
+
+    async def close(self) -> None:
+        if self._ctx is not None:
+            await self.effects.flush()
+        await super().close()
 
     # ------------------------------------------------------------------ the app
 
@@ -97,9 +107,12 @@ class ThingWriter(ThingReader):
         *,
         run: RunInfo | None = None,
         password_hash: str | None = None,
+        effect: Effect | None = None,
     ) -> Thing:
         """A new thing of `type_name`: the given fields checked against their types, the others
         their default or empty. The result is what `run` may see of it."""
+        if (replayed := await self.replay(effect, run)) is not None:
+            return replayed
         info = self.type_info(type_name)
         given = dict(values or {})
         data = await self._encode(info, given)
@@ -120,14 +133,36 @@ class ThingWriter(ThingReader):
         row.update(created_at=now, modified_at=now, created_by=user)
         if type_name == "User":
             data["email"] = normalize_email(data.get("email"))
-            async with self.transaction() as tx:
-                await self._insert_user(tx, row["id"], data["email"], password_hash)
-                await self._insert(tx, row)
-        else:
-            await self.batcher.insert(row)  # group commit with the creates arriving meanwhile
         thing = self.thing_from_row({**row, "data": data})
+        done = self.effects.row(effect, J.encode(thing)) if effect is not None else None
+        try:
+            if type_name == "User":
+                async with self.transaction() as tx:
+                    if done is not None:  # first: a concurrent attempt's row refuses this one, not the email
+                        await self.effects.insert(tx, [done])
+                    await self._insert_user(tx, row["id"], data["email"], password_hash)
+                    await self._insert(tx, row)
+            else:
+                await self.batcher.insert(row, done)  # group commit with the creates arriving meanwhile
+        except IntegrityError:
+            if (found := await self._found_after_conflict(effect)) is None:
+                raise
+            return await self._seen_or_masked(J.decode(found), run)
         await self._emit("create", type_name, None, thing)
         return await self._seen_or_masked(thing, run)
+
+    async def replay(self, effect: Effect | None, run: RunInfo | None) -> Thing | None:
+        """The thing an earlier attempt of a resumed run wrote for this effect, as `run` sees it."""
+        found = await self.effects.find(effect)
+        return await self._seen_or_masked(J.decode(found), run) if found is not None else None
+
+    async def _found_after_conflict(self, effect: Effect | None) -> Any:
+        """After a write refused by its effect's key (another attempt of the run did it meanwhile):
+        what that attempt recorded."""
+        if effect is None:
+            return None
+        effect.look = True
+        return await self.effects.find(effect)
 
     async def _insert(self, tx: BaseDBAsyncClient, row: dict[str, Any]) -> None:
         d = self.dialect
@@ -199,9 +234,12 @@ class ThingWriter(ThingReader):
         *,
         type_name: str | None = None,
         run: RunInfo | None = None,
+        effect: Effect | None = None,
     ) -> Thing:
         """Set the given fields of one thing (the others keep their values); returns it as `run`
         sees it. A workflow's own changes are not subject to privacy (docs/language.md §5)."""
+        if (replayed := await self.replay(effect, run)) is not None:
+            return replayed
         type_name, id = _type_and_id(target, type_name)
         info = self.type_info(type_name)
         changes = await self._encode(info, values)
@@ -209,42 +247,56 @@ class ThingWriter(ThingReader):
             changes["email"] = normalize_email(changes["email"])
         d = self.dialect
         lock = " FOR UPDATE" if d.name == "postgres" else ""
-        async with self.transaction() as tx:
-            rows = await self.query(
-                f'{S.SELECT} WHERE "id" = {d.param(1)} AND "type" = {d.param(2)}{lock}', [id, type_name], on=tx
-            )
-            if not rows:
-                raise ActionError(f"there is no {type_name} with the id {id!r} (was it deleted?)")
-            before = self.thing_from_row(rows[0])
-            if not changes:
-                return await self._seen_or_masked(before, run)
-            b = S.Builder(d, {}, type_name)
-            new_data = d.set_data(b, changes)
-            p_now, p_id = b.bind(now_iso()), b.bind(id)
-            after_rows = await self.query(
-                f'UPDATE "things" SET "data" = {new_data}, "modified_at" = {p_now} WHERE "id" = {p_id} '
-                'RETURNING "id", "type", "data", "created_at", "modified_at", "created_by"',
-                b.params,
-                on=tx,
-            )
-            if "email" in changes and type_name == "User":
-                try:
-                    await self.execute(
-                        f'UPDATE "users" SET "email" = {d.param(1)} WHERE "id" = {d.param(2)}',
-                        [changes["email"], id],
-                        on=tx,
-                    )
-                except IntegrityError:
-                    raise ActionError(f"the email {changes['email']} is already taken") from None
-        after = self.thing_from_row(after_rows[0])
+        try:
+            async with self.transaction() as tx:
+                rows = await self.query(
+                    f'{S.SELECT} WHERE "id" = {d.param(1)} AND "type" = {d.param(2)}{lock}', [id, type_name], on=tx
+                )
+                if not rows:
+                    raise ActionError(f"there is no {type_name} with the id {id!r} (was it deleted?)")
+                before = self.thing_from_row(rows[0])
+                if not changes:
+                    return await self._seen_or_masked(before, run)
+                b = S.Builder(d, {}, type_name)
+                new_data = d.set_data(b, changes)
+                p_now, p_id = b.bind(now_iso()), b.bind(id)
+                after_rows = await self.query(
+                    f'UPDATE "things" SET "data" = {new_data}, "modified_at" = {p_now} WHERE "id" = {p_id} '
+                    'RETURNING "id", "type", "data", "created_at", "modified_at", "created_by"',
+                    b.params,
+                    on=tx,
+                )
+                if "email" in changes and type_name == "User":
+                    try:
+                        await self.execute(
+                            f'UPDATE "users" SET "email" = {d.param(1)} WHERE "id" = {d.param(2)}',
+                            [changes["email"], id],
+                            on=tx,
+                        )
+                    except IntegrityError:
+                        raise ActionError(f"the email {changes['email']} is already taken") from None
+                after = self.thing_from_row(after_rows[0])
+                if effect is not None:
+                    await self.effects.insert(tx, [self.effects.row(effect, J.encode(after))])
+        except IntegrityError:  # the effect's key: another attempt of the run changed it meanwhile
+            if (found := await self._found_after_conflict(effect)) is None:
+                raise
+            return await self._seen_or_masked(J.decode(found), run)
         await self._emit("change", type_name, before, after)
         return await self._seen_or_masked(after, run)
 
     async def delete(
-        self, targets: Thing | str | Iterable[Thing | str], *, type_name: str | None = None, run: RunInfo | None = None
+        self,
+        targets: Thing | str | Iterable[Thing | str],
+        *,
+        type_name: str | None = None,
+        run: RunInfo | None = None,
+        effect: Effect | None = None,
     ) -> int:
-        """Delete things (ids need `type_name`); things already gone are skipped. Returns how many
-        were deleted. References to them read as empty from now on."""
+        """Delete things (ids need `type_name`), all in one transaction; things already gone are
+        skipped. Returns how many were deleted. References to them read as empty from now on."""
+        if (found := await self.effects.find(effect)) is not None:
+            return int(found)
         items = [targets] if isinstance(targets, Thing | str) else list(targets)
         by_type: dict[str, list[str]] = {}
         for item in items:
@@ -252,31 +304,42 @@ class ThingWriter(ThingReader):
                 continue
             t, id = _type_and_id(item, type_name)
             by_type.setdefault(t, []).append(id)
+        if not by_type and effect is None:
+            return 0
         deleted: list[Thing] = []
-        for t, ids in by_type.items():
-            for chunk in _chunks(sorted(set(ids)), 500):
-                b = S.Builder(self.dialect, {}, t)
-                p_type = b.bind(t)
-                ps = ", ".join(b.bind(i) for i in chunk)
-                async with self.transaction() as tx:
-                    rows = await self.query(
-                        f'DELETE FROM "things" WHERE "type" = {p_type} AND "id" IN ({ps}) '
-                        'RETURNING "id", "type", "data", "created_at", "modified_at", "created_by"',
-                        b.params,
-                        on=tx,
-                    )
-                    if t == "User" and rows:
-                        gone = [r["id"] for r in rows]
-                        pu = S.Builder(self.dialect, {})
-                        ps_u = ", ".join(pu.bind(i) for i in gone)
-                        await self.execute(f'DELETE FROM "users" WHERE "id" IN ({ps_u})', pu.params, on=tx)
-                        await self.execute(
-                            f'DELETE FROM "tokens" WHERE "kind" = \'user\' AND "user_id" IN ({ps_u})', pu.params, on=tx
-                        )
-                deleted.extend(self.thing_from_row(r) for r in rows)
+        try:
+            async with self.transaction() as tx:
+                for t, ids in by_type.items():
+                    for chunk in _chunks(sorted(set(ids)), 500):
+                        deleted += await self._delete_chunk(tx, t, chunk)
+                if effect is not None:
+                    await self.effects.insert(tx, [self.effects.row(effect, len(deleted))])
+        except IntegrityError:  # the effect's key: another attempt of the run deleted them meanwhile
+            if (found := await self._found_after_conflict(effect)) is None:
+                raise
+            return int(found)
         for thing in deleted:
             await self._emit("delete", thing.type, thing, None)
         return len(deleted)
+
+    async def _delete_chunk(self, tx: BaseDBAsyncClient, type_name: str, ids: list[str]) -> list[Thing]:
+        b = S.Builder(self.dialect, {}, type_name)
+        p_type = b.bind(type_name)
+        ps = ", ".join(b.bind(i) for i in ids)
+        rows = await self.query(
+            f'DELETE FROM "things" WHERE "type" = {p_type} AND "id" IN ({ps}) '
+            'RETURNING "id", "type", "data", "created_at", "modified_at", "created_by"',
+            b.params,
+            on=tx,
+        )
+        if type_name == "User" and rows:  # their credentials and tokens go with them
+            pu = S.Builder(self.dialect, {})
+            ps_u = ", ".join(pu.bind(r["id"]) for r in rows)
+            await self.execute(f'DELETE FROM "users" WHERE "id" IN ({ps_u})', pu.params, on=tx)
+            await self.execute(
+                f'DELETE FROM "tokens" WHERE "kind" = \'user\' AND "user_id" IN ({ps_u})', pu.params, on=tx
+            )
+        return [self.thing_from_row(r) for r in rows]
 
     async def _emit(self, event: str, type_name: str, before: Thing | None, after: Thing | None) -> None:
         """Tell the listeners (database triggers) after the change is committed; a listener that

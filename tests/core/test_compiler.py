@@ -387,3 +387,40 @@ workflow schedules() {
         "calls_acts": True,
         "schedules": False,
     }
+
+
+ANONYMOUS_SEARCH = """type Account {
+  email: text
+  owner: User
+}
+privacy Account {
+  rule mine when this.owner == current_user {
+    view all
+    search
+  }
+}
+type Note {
+  body: text
+}
+privacy Note {
+  everyone {
+    view all
+    search
+  }
+}
+@exposed(auth: none)
+workflow signup_check(email: text) {
+  let taken = search Account where email == email_given
+  let notes = search Note
+  return { taken: count(taken) > 0, notes: count(notes) }
+}
+"""
+
+
+def test_a_search_an_anonymous_caller_cannot_see_through_warns() -> None:
+    src = ANONYMOUS_SEARCH.replace("email == email_given", 'email == "x"')
+    found = warnings(src)
+    assert len(found) == 1 and found[0].startswith("22: anyone may call this workflow (auth: none)"), found
+    assert "Account" in found[0] and "@ignore_privacy" in found[0]  # Note's `everyone` may search: no warning
+    assert warnings(src.replace("@exposed(auth: none)", "@exposed(auth: none)\n@ignore_privacy")) == []
+    assert warnings(src.replace("@exposed(auth: none)", "@exposed")) == []  # a token: a known caller

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,3 +48,48 @@ class Served:
 
     def log(self) -> str:
         return (self.cwd / "server.log").read_text()
+
+
+@contextmanager
+def serving(app: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`wf serve` of a copy of `app` (a .wf file or a folder) in `cwd`, with an admin token; stopped
+    with SIGINT, which it must obey within 5 seconds."""
+    if app.is_dir():
+        shutil.copytree(app, cwd / app.name)
+    else:
+        shutil.copy(app, cwd / app.name)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    env.pop("WF_DATABASE_URL", None)
+    env.pop("WF_REDIS_URL", None)
+    admin = wf("token", "create", "--name", "tests", cwd=cwd, env=env).stdout.strip()
+    port = free_port()
+    with (cwd / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wfkit.server.cli", "serve", app.name, "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise RuntimeError("wf serve did not start:\n" + (cwd / "server.log").read_text())
+            time.sleep(0.1)
+        yield Served(url, admin, process, cwd, env)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=5)  # a server stops cleanly on SIGINT within 5 s
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError("wf serve did not stop within 5 s of SIGINT") from None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import pytest
+from store_helpers import record_sql
 from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.store import Store
@@ -21,14 +21,7 @@ async def test_concurrent_creates_are_all_committed_in_few_statements(
     open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with open_store(APP) as store:
-        statements: list[str] = []
-        execute = store.execute
-
-        async def counting(sql: str, params: Any = (), **kw: Any) -> int:
-            statements.append(sql)
-            return await execute(sql, params, **kw)
-
-        monkeypatch.setattr(store, "execute", counting)
+        statements = record_sql(store, monkeypatch)
         made = await asyncio.gather(*(store.create("Note", {"n": i}) for i in range(200)))
         assert sorted(t.data["n"] for t in made) == list(range(200))
         assert len({t.id for t in made}) == 200
