@@ -1,15 +1,17 @@
-"""Background runs: the durable queue of scheduled runs, the worker, recurring events and database
-triggers, on Redis (an embedded one unless `WF_REDIS_URL` is set).
+"""Background runs: scheduled runs as arq jobs on the queue `wfkit`, the worker (an arq `Worker`),
+recurring events and database triggers, on Redis (an embedded one unless `WF_REDIS_URL` is set).
 
     bg = await Background.start(app, store)          # in `wf serve`, inside the running loop
     services.scheduler, services.journal = bg.scheduler, bg.journal
     ...
     await bg.stop()
 
-Modules: `embedded` (the Redis server under .wf/), `scripts` (the Lua operations and the key
-layout), `queue` (submit, claim, acknowledge, cancel, list), `journal` (the durable run journal),
-`scheduler` (core's Scheduler, with @debounce), `worker` (runs due runs, saves their records),
-`recurring` (every … run), `triggers` (on create/change/delete … run).
+Modules: `embedded` (the Redis server under .wf/), `queue` (arq jobs: submit, cancel, list,
+pause), `scripts` (the few atomic wfkit operations next to arq's keys), `journal` (the durable run
+journal), `scheduler` (core's Scheduler, with @debounce), `worker` (the arq Worker and its loop),
+`runner` (what a job does: attempts, flow control), `records` (run records saved together),
+`recurring` (every … run), `triggers` (on create/change/delete … run). The Redis key layout and
+what recovery after a crash costs are in docs/operating.md.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class Background:
         redis: aioredis.Redis,
         embedded: EmbeddedRedis | None,
         *,
-        prefix: str = "wf",
+        prefix: str = "wfkit",
         services: Services | None = None,
     ) -> None:
         self.app = app
@@ -115,7 +117,7 @@ class Background:
         data_dir: Path = Path(".wf"),
         worker: bool = True,
         redis_port: int | None = None,
-        prefix: str = "wf",
+        prefix: str = "wfkit",
         services: Services | None = None,
         settings: WorkerSettings | None = None,
         recurring: bool = True,
@@ -141,7 +143,8 @@ class Background:
         await self.ticker.stop()
         if self.worker is not None and self._worker_task is not None:
             await self.worker.close()
-            await self._worker_task
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
             self._worker_task = None
         await self.redis.aclose()
         if self.embedded is not None:
@@ -170,7 +173,7 @@ class Background:
         return await self.queue.cancel(list(ids))
 
     async def cancel_workflow(self, name: str) -> int:
-        return await self.queue.cancel_members(await self.queue.members(name))
+        return await self.queue.cancel_workflow(name)
 
     async def pause(self) -> None:
         await self.queue.pause()
@@ -190,6 +193,10 @@ class Background:
             return self.worker.paused
         return self._paused
 
+    async def count_pending(self) -> int:
+        """Jobs waiting in the queue (a slice of a list counts once)."""
+        return await self.queue.count_pending()
+
     async def healthy(self) -> bool:
         try:
             return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
@@ -204,14 +211,11 @@ def _services(store: Any) -> Services:
 
 
 def settings_from_env() -> WorkerSettings:
-    """Worker settings, with `WF_WORKER_CONCURRENCY`, `WF_QUEUE_LEASE` (s), `WF_QUEUE_POLL` (s)."""
+    """Worker settings, with `WF_WORKER_CONCURRENCY` and `WF_QUEUE_POLL` (s)."""
     s = WorkerSettings()
     jobs = os.environ.get("WF_WORKER_CONCURRENCY", "").strip()
     if jobs:
         s.max_jobs = max(1, int(jobs))
-    lease = _env_float("WF_QUEUE_LEASE")
-    if lease is not None:
-        s.lease = max(0.5, lease)
     poll = _env_float("WF_QUEUE_POLL")
     if poll is not None:
         s.poll_delay = max(0.001, poll)

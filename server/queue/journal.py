@@ -1,6 +1,6 @@
-"""A durable run journal: one Redis hash per run (`P:journal:RUN`, path → JSON result).
+"""A durable run journal: one Redis hash per run (`PREFIX:journal:RUN`, path → JSON result).
 
-A background run's journal is dropped with its acknowledgement, after its record is saved, so a
+A background run's journal is dropped once its record is saved (before arq forgets its job), so a
 crash at any point before that resumes it without redoing its finished actions. Journals of runs
 that never finish (an HTTP run that failed) expire after `TTL_S`.
 """
@@ -16,7 +16,7 @@ TTL_S = 7 * 86400
 
 
 class RedisJournal:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "wf") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "wfkit") -> None:
         self.redis: Any = redis  # redis-py's asyncio types are sync|async unions
         self.prefix = prefix
         self.fresh: set[str] = set()  # first attempts: nothing journaled yet, no need to ask

@@ -1,5 +1,5 @@
-"""Durability with real processes: `wf worker` killed with SIGKILL mid-run (the run is retried and
-resumes from its journal), the process that owns the embedded Redis killed (runs survive in the
+"""Durability with real processes: `wf worker` killed with SIGKILL mid-run (arq runs its job again
+once its in-progress mark expires, and the run resumes from its journal), the process that owns the embedded Redis killed (runs survive in the
 append-only file), two workers sharing the queue (no run twice). All on 127.0.0.1 / unix sockets."""
 
 from __future__ import annotations
@@ -23,15 +23,18 @@ from wfkit.core.store import Store
 from wfkit.core.testing import compile_source
 from wfkit.server.queue import EmbeddedRedis, Queue
 
+# The longest @timeout in the app is 3 s: arq re-runs a killed worker's job 3 + 10 s after it started.
 APP = """
 type Hit {
   n: number
 }
+@timeout(3 seconds)
 workflow job(a: text, slow: text) {
   http_request(method: "GET", url: a)
   http_request(method: "GET", url: slow)
   log "done"
 }
+@timeout(3 seconds)
 workflow hit(n: number) {
   create Hit(n: n)
 }
@@ -88,7 +91,7 @@ def folder(tmp_path: Path) -> Path:
 def workers(folder: Path) -> Iterator[Workers]:
     env = dict(os.environ)
     env.pop("WF_REDIS_URL", None)
-    env.update(WF_DATABASE_URL=f"sqlite://{folder / 'data.sqlite3'}", WF_QUEUE_LEASE="1", WF_QUEUE_POLL="0.01")
+    env.update(WF_DATABASE_URL=f"sqlite://{folder / 'data.sqlite3'}")
     w = Workers(folder, env)
     try:
         yield w
@@ -144,7 +147,7 @@ async def test_a_run_interrupted_by_kill_9_is_retried_and_resumes(
         async def finished() -> bool:
             return await store.get_run(run.id) is not None
 
-        await eventually(finished, 30, f"the retried run; logs:\n{workers.logs()}")
+        await eventually(finished, 45, f"the retried run; logs:\n{workers.logs()}")
         record = await store.get_run(run.id)
         assert record is not None and record["status"] == "success", record
         assert http.hits == {"/a": 1, "/slow": 2}  # the finished call was not made again
