@@ -36,7 +36,7 @@ def retry_after(flow: FlowControl, record: RunRecord, attempt: int) -> float | N
     `record`, or None when it is not tried again: the backoff, doubled each attempt, with jitter."""
     if attempt >= attempts(flow) or not retryable(record):
         return None
-    base = flow.retry_backoff.total_seconds() * 2 ** (attempt - 1)
+    base: float = flow.retry_backoff.total_seconds() * 2.0 ** (attempt - 1)
     return base * random.uniform(1 - JITTER, 1 + JITTER)
 
 

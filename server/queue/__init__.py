@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "Background",
     "EmbeddedRedis",
     "Queue",
+    "QueueControl",
     "RedisJournal",
     "Worker",
     "WorkerSettings",
@@ -78,7 +80,80 @@ async def connect(
     return client, embedded
 
 
-class Background:
+class QueueControl:
+    """Operating the queue: list, cancel, pause, resume. What the meta API, the dashboard and
+    `wf scheduled|cancel|scheduler` use; `async with QueueControl.open() as q:` needs no app."""
+
+    def __init__(self, redis: aioredis.Redis, embedded: EmbeddedRedis | None, prefix: str = "wfkit") -> None:
+        self.redis: Any = redis
+        self.embedded = embedded
+        self.queue = Queue(redis, prefix)
+        self._paused = False
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, data_dir: Path = Path(".wf"), redis_url: str | None = None) -> AsyncIterator[QueueControl]:
+        """The queue alone: `redis_url`, else WF_REDIS_URL, else the embedded Redis under `data_dir`."""
+        redis, embedded = await connect(redis_url, data_dir)
+        try:
+            yield cls(redis, embedded)
+        finally:
+            await redis.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    async def list_scheduled(self, workflow: str | None = None, *, limit: int = 1_000) -> list[dict[str, Any]]:
+        """Runs not started yet, earliest first: id, workflow, run_at (ISO 8601), args (redacted)."""
+        return [
+            {
+                "id": p["id"],
+                "workflow": p["workflow"],
+                "run_at": V.iso(from_ms(p["run_at"])),
+                "args": V.redact(p["args"]),
+            }
+            for p in await self.queue.pending(workflow, limit)
+        ]
+
+    async def cancel(self, ids: list[str] | tuple[str, ...]) -> int:
+        return await self.queue.cancel(list(ids))
+
+    async def cancel_workflow(self, name: str) -> int:
+        return await self.queue.cancel_workflow(name)
+
+    async def pause(self) -> None:
+        """Workers start nothing until `resume()`; scheduled runs wait (nothing is lost)."""
+        await self.queue.pause()
+        self._paused = True
+
+    async def resume(self) -> None:
+        await self.queue.resume()
+        self._paused = False
+
+    async def is_paused(self) -> bool:
+        self._paused = await self.queue.is_paused()
+        return self._paused
+
+    @property
+    def paused(self) -> bool:
+        """As last seen or set by this process."""
+        return self._paused
+
+    async def members(self, workflow: str) -> list[str]:
+        """The jobs of one workflow not started yet (runs, and slices of lists), for `cancel`."""
+        return await self.queue.members(workflow)
+
+    async def count_pending(self) -> int:
+        """Jobs waiting in the queue (a slice of a list counts once)."""
+        return await self.queue.count_pending()
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
+        except Exception:
+            return False
+
+
+class Background(QueueControl):
     """The queue as `wf serve` and `wf worker` use it. Build it with `await Background.start(…)`."""
 
     def __init__(
@@ -91,11 +166,9 @@ class Background:
         prefix: str = "wfkit",
         services: Services | None = None,
     ) -> None:
+        super().__init__(redis, embedded, prefix)
         self.app = app
         self.store = store
-        self.redis: Any = redis
-        self.embedded = embedded
-        self.queue = Queue(redis, prefix)
         self.journal = RedisJournal(redis, prefix)
         self.services = services or _services(store)
         self.scheduler = QueueScheduler(app, self.queue, self.services)
@@ -105,7 +178,6 @@ class Background:
         self.ticker = Ticker(app, self.queue, self.services)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
-        self._paused = False
 
     @classmethod
     async def start(
@@ -150,58 +222,25 @@ class Background:
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
 
-    async def wait(self) -> None:
-        """Until the worker stops (`wf worker`)."""
-        if self._worker_task is not None:
-            await self._worker_task
-
-    # ------------------------------------------------------------------ operating
-
-    async def list_scheduled(self, workflow: str | None = None, *, limit: int = 1_000) -> list[dict[str, Any]]:
-        """Runs not started yet, earliest first: id, workflow, run_at (ISO 8601), args (redacted)."""
-        return [
-            {
-                "id": p["id"],
-                "workflow": p["workflow"],
-                "run_at": V.iso(from_ms(p["run_at"])),
-                "args": V.redact(p["args"]),
-            }
-            for p in await self.queue.pending(workflow, limit)
-        ]
-
-    async def cancel(self, ids: list[str] | tuple[str, ...]) -> int:
-        return await self.queue.cancel(list(ids))
-
-    async def cancel_workflow(self, name: str) -> int:
-        return await self.queue.cancel_workflow(name)
-
     async def pause(self) -> None:
-        await self.queue.pause()
-        self._paused = True
+        await super().pause()
         if self.worker is not None:
             self.worker.paused = True
 
     async def resume(self) -> None:
-        await self.queue.resume()
-        self._paused = False
+        await super().resume()
         if self.worker is not None:
             self.worker.paused = False
 
     @property
     def paused(self) -> bool:
-        if self.worker is not None:
-            return self.worker.paused
-        return self._paused
+        """As this process's worker last saw it (another process may pause the queue)."""
+        return self.worker.paused if self.worker is not None else self._paused
 
-    async def count_pending(self) -> int:
-        """Jobs waiting in the queue (a slice of a list counts once)."""
-        return await self.queue.count_pending()
-
-    async def healthy(self) -> bool:
-        try:
-            return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
-        except Exception:
-            return False
+    async def wait(self) -> None:
+        """Until the worker stops (`wf worker`)."""
+        if self._worker_task is not None:
+            await self._worker_task
 
 
 def _services(store: Any) -> Services:
