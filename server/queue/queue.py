@@ -251,14 +251,18 @@ class Queue:
         skip = {int(x) for x in replies[-1]}
         return upto, {i for i in skip if s <= i < upto}
 
-    async def slice_done(self, job_id: str, d: dict[str, Any]) -> None:
+    async def slice_done(self, job_id: str, d: dict[str, Any], finished: Sequence[str]) -> None:
         """A slice job finished its items: the batch goes once no slice is left (the split mark
         stays until it expires, so a slice that arq runs again does not split again)."""
         bkey = self.key("batch", d["b"])
         pipe = self.redis.pipeline(transaction=False)
+        for i in range(0, len(finished), 1_000):  # the items' journals and rate-limit passes
+            part = finished[i : i + 1_000]
+            pipe.delete(*(self.key("journal", run_id) for run_id in part))
+            pipe.hdel(self.key("ratepass"), *part)
         pipe.srem(self.key("idx", d["w"]), job_id)
         pipe.zcard(bkey + ":slices")
-        _, left = await pipe.execute()
+        *_, left = await pipe.execute()
         if not left:
             await self.redis.delete(bkey, bkey + ":skip", bkey + ":slices")
 
@@ -283,14 +287,6 @@ class Queue:
         ttl = int(interval_ms + burst_ms) + 60_000
         at = await self._rate(keys=[key, self.key("ratepass")], args=[run_id, now_ms(), interval_ms, burst_ms, ttl])
         return float(at)
-
-    async def forget(self, run_id: str, workflow: str) -> None:
-        """A run finished: its journal, its rate-limit pass and its index entry go."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(self.key("journal", run_id))
-        pipe.hdel(self.key("ratepass"), run_id)
-        pipe.srem(self.key("idx", workflow), run_id)
-        await pipe.execute()
 
     # ------------------------------------------------------------------ operating
 

@@ -82,12 +82,14 @@ class Runner:
         self.chunk = max_jobs  # items a slice job starts at most; the rest is a new job
         self.track_lateness = track_lateness
         self.stats = Stats()
+        self.finishing: dict[str, str] = {}  # run job id → workflow: its keys go with its job (Worker.finish_job)
 
     # ------------------------------------------------------------------ the arq functions
 
     async def run_job(self, ctx: dict[str, Any], payload: dict[str, Any]) -> None:
         """arq function `run`: one scheduled run (job id = run id)."""
         c = claim_of(ctx["job_id"], payload)
+        self.finishing[c.id] = c.workflow
         again = await self.run(c, int(ctx["job_try"]))
         if again is None:
             return
@@ -103,7 +105,7 @@ class Runner:
         upto = min(max(upto, s + 1), s + self.chunk)
         upto, skip = await self.queue.split(ctx["job_id"], d, upto)
         again = int(ctx["job_try"]) > 1
-        tasks: list[asyncio.Task[None]] = []
+        tasks: dict[str, asyncio.Task[bool]] = {}
         for i, c in slice_items(d):
             if i >= upto:
                 break
@@ -112,15 +114,16 @@ class Runner:
             await self.slots.acquire()
             task = asyncio.create_task(self._item(c, again))
             task.add_done_callback(lambda _: self.slots.release())
-            tasks.append(task)
+            tasks[c.id] = task
         try:
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks.values())
         finally:
-            for t in tasks:
+            for t in tasks.values():
                 t.cancel()
-        await self.queue.slice_done(ctx["job_id"], d)
+        await self.queue.slice_done(ctx["job_id"], d, [run_id for run_id, t in tasks.items() if t.result()])
 
-    async def _item(self, c: Claim, again: bool) -> None:
+    async def _item(self, c: Claim, again: bool) -> bool:
+        """Run an item; True when it is done with (else it is a job of its own now)."""
         try:
             later = await self.run(c, 2 if again else 1)
         except Exception:  # (its record could not be saved): a job of its own, a little later
@@ -128,6 +131,8 @@ class Runner:
             later, again = Again(now_ms() + SAVE_RETRY_S * 1000, c.attempt, False), True
         if later is not None:  # an item that must wait or be tried again becomes a job of its own
             await self.queue.enqueue_run(c, later.at, later.attempt, resumed=again)
+            return False
+        return True
 
     # ------------------------------------------------------------------ one run
 
@@ -148,7 +153,6 @@ class Runner:
             if saved is not None and saved.get("status") != "running" and (saved.get("attempt") or 1) >= attempt:
                 done = saved.get("attempt") or 1
                 if retry_after(wf.flow, record_from(saved), done) is None:
-                    await self.queue.forget(c.id, c.workflow)
                     return None
                 attempt = done + 1
             crashes = job_try - 1 - (attempt - c.attempt)
@@ -188,7 +192,6 @@ class Runner:
         wait = retry_after(flow, record, attempt)
         if wait is not None:
             return Again(now_ms() + wait * 1000, attempt + 1, True)
-        await self.queue.forget(c.id, c.workflow)
         return None
 
     async def _execute(
@@ -228,4 +231,3 @@ class Runner:
             record.error["status"] = status
         record.attempt = attempt
         await self._save(record)
-        await self.queue.forget(c.id, c.workflow)

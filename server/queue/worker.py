@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from arq.connections import ArqRedis
-from arq.utils import timestamp_ms
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
+from arq.utils import timestamp_ms, to_ms
 from arq.worker import Worker as ArqWorker
 from arq.worker import func
 from wfkit.core.app import App
@@ -208,9 +208,32 @@ class Worker(ArqWorker):
         incr_score: int | None,
         keep_in_progress: float | None,
     ) -> None:
-        await super().finish_job(
-            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
-        )
+        """arq's `finish_job` (the same transaction), plus what wfkit keeps for a run until its job
+        is done: its journal, its rate-limit pass, its entry in its workflow's index."""
+        workflow = self.runner.finishing.pop(job_id, None)
+        async with self.pool.pipeline(transaction=True) as tr:
+            delete_keys = []
+            in_progress_key = in_progress_key_prefix + job_id
+            if keep_in_progress is None:
+                delete_keys += [in_progress_key]
+            else:
+                tr.pexpire(in_progress_key, to_ms(keep_in_progress))
+            if finish:
+                if result_data:
+                    expire = None if keep_result_forever else result_timeout_s
+                    tr.set(result_key_prefix + job_id, result_data, px=to_ms(expire))
+                delete_keys += [retry_key_prefix + job_id, job_key_prefix + job_id]
+                tr.zrem(abort_jobs_ss, job_id)
+                tr.zrem(self.queue_name, job_id)
+                if workflow is not None:
+                    delete_keys.append(self.queue.key("journal", job_id))
+                    tr.hdel(self.queue.key("ratepass"), job_id)
+                    tr.srem(self.queue.key("idx", workflow), job_id)
+            elif incr_score:
+                tr.zincrby(self.queue_name, incr_score, job_id)
+            if delete_keys:
+                tr.delete(*delete_keys)
+            await tr.execute()
         if not finish:  # deferred again (a retry, a wait) or put back: its new time may come first
             self._wake.set()
 
