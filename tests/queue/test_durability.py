@@ -1,6 +1,7 @@
 """Durability with real processes: `wf worker` killed with SIGKILL mid-run (arq runs its job again
-once its in-progress mark expires, and the run resumes from its journal), the process that owns the embedded Redis killed (runs survive in the
-append-only file), two workers sharing the queue (no run twice). All on 127.0.0.1 / unix sockets."""
+once its in-progress mark expires, and the run resumes from its journal), the process that owns
+the embedded Redis killed (runs survive in the append-only file), two workers sharing the queue
+(no run twice). All on 127.0.0.1 / unix sockets."""
 
 from __future__ import annotations
 
