@@ -43,6 +43,18 @@ SAVE_RETRY_S = 2.0  # a record that could not be saved: the job runs again this 
 
 
 @dataclass
+class WorkerSettings:
+    max_jobs: int = 200  # runs at once in this worker
+    poll_delay: float = 0.5  # s: how soon due jobs held by another worker (or a dead one) are looked at again
+    max_sleep: float = 30.0  # s: the longest sleep with nothing due (a wake message that was lost)
+    flush_delay: float = 0.005  # s: records wait at most this long to be saved together
+    flush_size: int = 500
+    grace: float = 10.0  # s: on close, running runs get this long to finish; the rest go back
+    health_check_interval: float = 60.0  # s: how often `PREFIX:health-check` is written
+    track_lateness: bool = False  # keep start - due (ms) of every run, for the benchmark
+
+
+@dataclass
 class Stats:
     started: int = 0
     finished: int = 0
@@ -59,28 +71,17 @@ class Again:
 
 
 class Runner:
-    def __init__(
-        self,
-        app: App,
-        services: Services,
-        queue: Queue,
-        journal: RedisJournal,
-        *,
-        max_jobs: int,
-        flush_delay: float,
-        flush_size: int,
-        track_lateness: bool = False,
-    ) -> None:
+    def __init__(self, app: App, services: Services, queue: Queue, journal: RedisJournal, s: WorkerSettings) -> None:
         self.app = app
         self.services = services
         self.store = services.store
         self.queue = queue
         self.journal = journal
         self.executor = Executor(app, services)
-        self.saver = RecordSaver(services.store, flush_delay, flush_size)
-        self.slots = asyncio.Semaphore(max_jobs)  # items of slice jobs running at once
-        self.chunk = max_jobs  # items a slice job starts at most; the rest is a new job
-        self.track_lateness = track_lateness
+        self.saver = RecordSaver(services.store, s.flush_delay, s.flush_size)
+        self.slots = asyncio.Semaphore(s.max_jobs)  # items of slice jobs running at once
+        self.chunk = s.max_jobs  # items a slice job starts at most; the rest is a new job
+        self.track_lateness = s.track_lateness
         self.stats = Stats()
         self.finishing: dict[str, str] = {}  # run job id → workflow: its keys go with its job (Worker.finish_job)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
@@ -26,25 +25,13 @@ from wfkit.core.services import Services
 
 from .journal import RedisJournal
 from .queue import RUN, SLICE_FN, Queue, now_ms
-from .runner import Runner, Stats
+from .runner import Runner, Stats, WorkerSettings
 
 log = logging.getLogger("wfkit.queue")
 
 IN_PROGRESS_EXTRA_S = 10.0  # arq's in-progress mark outlives the longest @timeout by this much
 JOB_SLACK_S = 5.0  # arq's own timeout of a job, past the run's @timeout (saving its record)
 MAX_TRIES = 10_000  # arq's bound on deliveries; wfkit counts attempts and crashes itself
-
-
-@dataclass
-class WorkerSettings:
-    max_jobs: int = 200  # runs at once in this worker
-    poll_delay: float = 0.5  # s: how soon due jobs held by another worker (or a dead one) are looked at again
-    max_sleep: float = 30.0  # s: the longest sleep with nothing due (a wake message that was lost)
-    flush_delay: float = 0.005  # s: records wait at most this long to be saved together
-    flush_size: int = 500
-    grace: float = 10.0  # s: on close, running runs get this long to finish; the rest go back
-    health_check_interval: float = 60.0  # s: how often `PREFIX:health-check` is written
-    track_lateness: bool = False  # keep start - due (ms) of every run, for the benchmark
 
 
 def longest_timeout(app: App) -> float:
@@ -65,16 +52,7 @@ class Worker(ArqWorker):
         s = settings or WorkerSettings()
         self.settings = s
         self.queue = queue
-        self.runner = Runner(
-            app,
-            services,
-            queue,
-            journal,
-            max_jobs=s.max_jobs,
-            flush_delay=s.flush_delay,
-            flush_size=s.flush_size,
-            track_lateness=s.track_lateness,
-        )
+        self.runner = Runner(app, services, queue, journal, s)
         timeout = longest_timeout(app) + JOB_SLACK_S
         super().__init__(
             [

@@ -19,9 +19,9 @@ import pytest
 import redis.asyncio as aioredis
 from queue_helpers import eventually, slow_http
 from wfkit.core import values as V
-from wfkit.core.scheduler import ScheduledRun, new_id
+from wfkit.core.scheduler import ScheduledBatch, ScheduledRun, new_id
 from wfkit.core.store import Store
-from wfkit.core.testing import compile_source
+from wfkit.core.testing import compile_source, open_test_store
 from wfkit.server.queue import EmbeddedRedis, Queue
 
 # The longest @timeout in the app is 3 s: arq re-runs a killed worker's job 3 + 10 s after it started.
@@ -206,3 +206,46 @@ async def test_two_workers_share_the_runs_and_none_runs_twice(
     await eventually(all_ran, 60, f"300 runs; logs:\n{workers.logs()}")
     hits = await store.search("Hit", limit=1000)
     assert sorted(h.data["n"] for h in hits) == list(range(300))
+
+
+POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"] if POSTGRES else ["sqlite"])
+def db_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    return POSTGRES if request.param == "postgres" and POSTGRES else f"sqlite://{folder / 'list.sqlite3'}"
+
+
+async def test_a_listed_thousand_runs_complete_exactly_once_while_a_worker_is_killed(
+    workers: Workers, redis_server: EmbeddedRedis, db_url: str
+) -> None:
+    """Two workers share the slice jobs of a 1,000-item list; one is killed with SIGKILL mid-list:
+    its slice job runs again once arq's in-progress mark expires (3 s @timeout + 10 s), and each
+    item's effect happens once."""
+    async with open_test_store(compile_source(APP), url=db_url) as store:
+        workers.env.update(WF_REDIS_URL=redis_server.url, WF_DATABASE_URL=db_url, WF_WORKER_CONCURRENCY="50")
+        first = workers.start()
+        workers.start()
+        q = await _queue(redis_server.url)
+        start = V.now() + timedelta(seconds=3)
+        batch = ScheduledBatch(new_id(), "hit", {}, {"n": list(range(1000))}, 1000, start, timedelta(milliseconds=4))
+        assert await q.submit([batch]) == 1000
+        await q.redis.aclose()
+
+        async def run_ids() -> list[str]:
+            return [r["id"] for r in await store.query('SELECT "id" FROM "runs" WHERE "workflow" = \'hit\'', [])]
+
+        async def some_ran() -> bool:
+            return len(await run_ids()) >= 150
+
+        await eventually(some_ran, 40, f"the first runs; logs:\n{workers.logs()}")
+        workers.kill(first)
+
+        async def all_ran() -> bool:
+            return len(await run_ids()) >= 1000
+
+        await eventually(all_ran, 60, f"1,000 runs; logs:\n{workers.logs()}")
+        assert sorted(await run_ids()) == sorted(batch.item_id(i) for i in range(1000))
+        assert await store.count("Hit") == 1000
+        hits = await store.search("Hit", limit=2000)
+        assert sorted(h.data["n"] for h in hits) == list(range(1000))  # each effect once
