@@ -146,9 +146,20 @@ class Queue:
         scheduled them, so a retry of that run adds nothing again; `once`: a key submitted at most once."""
         if not any(isinstance(r, ScheduledRun) or r.count > 0 for r in runs):
             return 0
-        for guard in (f"origin:{origin}" if origin else "", f"once:{once}" if once else ""):
-            if guard and not await self.redis.set(self.key(guard), "1", nx=True, ex=ORIGIN_TTL_S):
+        guards = [self.key(g) for g in (f"origin:{origin}" if origin else "", f"once:{once}" if once else "") if g]
+        for n, guard in enumerate(guards):
+            if not await self.redis.set(guard, "1", nx=True, ex=ORIGIN_TTL_S):
+                if n:
+                    await self.redis.delete(*guards[:n])
                 return 0  # submitted before (a retried run, or a tick another ticker took)
+        try:
+            return await self._submit(runs, kind)
+        except BaseException:
+            if guards:  # not submitted: a retry may submit them
+                await self.redis.delete(*guards)
+            raise
+
+    async def _submit(self, runs: Sequence[ScheduledRun | ScheduledBatch], kind: str) -> int:
         added, earliest = 0, float("inf")
         pipe = self.redis.pipeline(transaction=False)
         singles: list[int] = []  # positions of single runs' SET NX replies in the pipeline
@@ -325,14 +336,19 @@ class Queue:
             raw = await self.redis.zrange(self.name, 0, limit - 1, withscores=True)
             due = [(_text(m), float(s)) for m, s in raw]
         out: list[dict[str, Any]] = []
-        for start in range(0, len(due), 200):
-            part = due[start : start + 200]
+        for start in range(0, len(due), 50):  # (a slice job is up to 10,000 items: read few at once)
+            part = due[start : start + 50]
             pipe = self.redis.pipeline(transaction=False)
             for m, _ in part:
                 pipe.get(job_key_prefix + m)
                 pipe.exists(in_progress_key_prefix + m)
             replies = await pipe.execute()
             for k, (m, score) in enumerate(part):
+                if len(out) >= limit:  # enough: stop once the rest cannot come earlier
+                    out.sort(key=_run_at)
+                    del out[limit:]
+                    if score > out[-1]["run_at"]:
+                        break
                 raw_job, running = replies[2 * k], replies[2 * k + 1]
                 if raw_job is None or running:
                     continue
@@ -341,9 +357,12 @@ class Queue:
                     out.extend(await self._pending_items(d, limit))
                 else:
                     out.append({"id": m, "workflow": d["w"], "run_at": score, "args": d["a"]})
-            if len(out) >= limit and workflow is None:
-                break
-        out.sort(key=lambda x: x["run_at"])
+            if len(out) >= limit:
+                out.sort(key=_run_at)
+                del out[limit:]
+                if part[-1][1] > out[-1]["run_at"]:
+                    break
+        out.sort(key=_run_at)
         return out[:limit]
 
     async def _pending_items(self, d: dict[str, Any], limit: int) -> list[dict[str, Any]]:
@@ -376,3 +395,7 @@ class Queue:
 
 def _second(x: tuple[str, float]) -> float:
     return x[1]
+
+
+def _run_at(x: dict[str, Any]) -> float:
+    return float(x["run_at"])

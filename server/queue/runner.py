@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import random
@@ -58,6 +59,7 @@ class WorkerSettings:
 class Stats:
     started: int = 0
     finished: int = 0
+    most_at_once: int = 0  # runs running at once in this worker, at the most
     lateness_ms: list[float] = field(default_factory=list)
 
 
@@ -79,8 +81,8 @@ class Runner:
         self.journal = journal
         self.executor = Executor(app, services)
         self.saver = RecordSaver(services.store, s.flush_delay, s.flush_size)
-        self.slots = asyncio.Semaphore(s.max_jobs)  # items of slice jobs running at once
-        self.chunk = s.max_jobs  # items a slice job starts at most; the rest is a new job
+        self.capacity = s.max_jobs  # runs at once in this worker, items of slices included
+        self.active = 0  # runs running now
         self.track_lateness = s.track_lateness
         self.stats = Stats()
         self.finishing: dict[str, str] = {}  # run job id → workflow: its keys go with its job (Worker.finish_job)
@@ -91,7 +93,11 @@ class Runner:
         """arq function `run`: one scheduled run (job id = run id)."""
         c = claim_of(ctx["job_id"], payload)
         self.finishing[c.id] = c.workflow
-        again = await self.run(c, int(ctx["job_try"]))
+        self._started()
+        try:
+            again = await self.run(c, int(ctx["job_try"]))
+        finally:
+            self.active -= 1
         if again is None:
             return
         if not again.tried:  # waiting its turn is not a try: arq counts this delivery again
@@ -99,23 +105,28 @@ class Runner:
         raise Retry(defer=max(0.0, again.at - now_ms()) / 1000)
 
     async def slice_job(self, ctx: dict[str, Any], d: dict[str, Any]) -> None:
-        """arq function `slice`: the due items of a slice of a list, at most `chunk` of them; the
-        rest is deferred as a new slice job (to the next item's time, or now when due already)."""
+        """arq function `slice`: the due items of a slice of a list, as many as this worker has room
+        for; the rest is deferred as a new slice job (to the next item's time, or now when due
+        already, for any worker). A slice job so lasts no longer than its items' @timeout, as arq
+        expects of a job. With no room at all, it waits its turn (not counted as a try)."""
         s, e, every = int(d["s"]), int(d["e"]), float(d["ev"])
-        upto = e if every <= 0 else min(e, math.floor((now_ms() - float(d["t"])) / every) + 1)
-        upto = min(max(upto, s + 1), s + self.chunk)
-        upto, skip = await self.queue.split(ctx["job_id"], d, upto)
         again = int(ctx["job_try"]) > 1
-        tasks: dict[str, asyncio.Task[bool]] = {}
-        for i, c in slice_items(d):
-            if i >= upto:
-                break
-            if i in skip:
-                continue
-            await self.slots.acquire()
-            task = asyncio.create_task(self._item(c, again))
-            task.add_done_callback(lambda _: self.slots.release())
-            tasks[c.id] = task
+        room = self.capacity - self.active
+        if room <= 0 and not again:  # (a slice delivered again may have split already: it runs)
+            await self.queue.redis.decr(retry_key_prefix + ctx["job_id"])
+            raise Retry(defer=WAIT_FOR_SLOT_MS * (0.5 + random.random()) / 1000)
+        take = max(1, room)
+        self._started(take)  # the room is this slice's before it awaits anything
+        try:
+            upto = e if every <= 0 else min(e, math.floor((now_ms() - float(d["t"])) / every) + 1)
+            upto = min(max(upto, s + 1), s + take)
+            upto, skip = await self.queue.split(ctx["job_id"], d, upto)
+            items = [c for i, c in itertools.takewhile(lambda x: x[0] < upto, slice_items(d)) if i not in skip]
+        except BaseException:
+            self.active -= take
+            raise
+        self.active -= take - len(items)
+        tasks = {c.id: asyncio.create_task(self._item(c, again)) for c in items}
         try:
             await asyncio.gather(*tasks.values())
         finally:
@@ -124,16 +135,22 @@ class Runner:
         await self.queue.slice_done(ctx["job_id"], d, [run_id for run_id, t in tasks.items() if t.result()])
 
     async def _item(self, c: Claim, again: bool) -> bool:
-        """Run an item; True when it is done with (else it is a job of its own now)."""
+        """Run an item (its room is taken); True when it is done with (else it is a job of its own now)."""
         try:
             later = await self.run(c, 2 if again else 1)
         except Exception:  # (its record could not be saved): a job of its own, a little later
             log.exception("run %s of %s failed in the worker", c.id, c.workflow)
             later, again = Again(now_ms() + SAVE_RETRY_S * 1000, c.attempt, False), True
+        finally:
+            self.active -= 1
         if later is not None:  # an item that must wait or be tried again becomes a job of its own
             await self.queue.enqueue_run(c, later.at, later.attempt, resumed=again)
             return False
         return True
+
+    def _started(self, n: int = 1) -> None:
+        self.active += n
+        self.stats.most_at_once = max(self.stats.most_at_once, self.active)
 
     # ------------------------------------------------------------------ one run
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
@@ -129,17 +130,19 @@ class Worker(ArqWorker):
                 del self.tasks[job_id]
                 t.result()  # errors in arq's run_job are bugs: let them show
         await self.heart_beat()
+        # wake for the next health check too (arq writes it from the loop; its key outlives it by 1 s)
+        health = max(0.01, self._last_health_check + self.health_check_interval - time.time())
         if self.paused:
-            return self.settings.max_sleep
+            return min(self.settings.max_sleep, health)
         delay = (float(upcoming[0][1]) - now) / 1000 if upcoming else self.settings.max_sleep
         waiting = [j for j in due if j.decode() not in self.tasks]
         if waiting:
             if self.job_counter >= self.max_jobs:
-                return self.settings.max_sleep  # woken when a run finishes
+                return min(self.settings.max_sleep, health)  # woken when a run finishes
             if len(due) >= self.queue_read_limit and len(waiting) < len(fresh):
                 return 0.0  # more may be due behind those read
             delay = min(delay, self.poll_delay_s)  # held by another worker, or its worker died
-        return max(0.0, min(delay, self.settings.max_sleep))
+        return max(0.0, min(delay, self.settings.max_sleep, health))
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0 or self._closing or self._wake.is_set():

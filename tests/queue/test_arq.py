@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
-from queue_helpers import Start, eventually, runs_of
+from queue_helpers import Start, eventually, fast_settings, runs_of
 from wfkit.core import values as V
 from wfkit.core.executor import Executor
 from wfkit.core.scheduler import ScheduledRun, new_id
@@ -138,3 +138,20 @@ async def test_a_paused_worker_starts_nothing(start_bg: Start) -> None:
         return await bg.store.get_run(run.id) is not None
 
     await eventually(ran, 5)
+
+
+async def test_slices_take_only_the_room_a_worker_has(start_bg: Start) -> None:
+    """Three lists due at once on a worker with room for 4 runs: each slice job takes what room
+    there is and defers the rest (a slice job lasts no longer than its runs, as arq expects)."""
+    bg = await start_bg(SOURCE, settings=fast_settings(max_jobs=4))
+    ex = Executor(bg.app, bg.services)
+    for k in range(3):
+        await ex.run("fan", {"items": list(range(k * 100, k * 100 + 30))}, admin=True)
+
+    async def all_ran() -> bool:
+        return len(await runs_of(bg, "later")) == 90
+
+    await eventually(all_ran, 30)
+    assert bg.worker is not None and bg.worker.runner.active == 0
+    assert bg.worker.stats.most_at_once <= 4
+    assert await arq(bg).queued_jobs(queue_name=bg.queue.name) == []
