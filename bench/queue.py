@@ -184,7 +184,7 @@ async def idle_cpu(url: str, redis_pid: int, seconds: float) -> tuple[float, flo
         await bg.stop()
     used = (mine2.user + mine2.system - mine.user - mine.system) / elapsed * 100
     redis_used = (theirs2.user + theirs2.system - theirs.user - theirs.system) / elapsed * 100
-    return used, redis_used
+    return max(0.0, used), max(0.0, redis_used)
 
 
 def pct(values: list[float], p: float) -> float:

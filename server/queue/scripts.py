@@ -35,7 +35,9 @@ for i = 2, #ARGV do
         if k >= s and k < e then left = left - 1 end
       end
       drop(id)
-      redis.call('ZREM', p..':batch:'..bid..':slices', id)
+      local bkey = p..':batch:'..bid
+      redis.call('ZREM', bkey..':slices', id)
+      if redis.call('ZCARD', bkey..':slices') == 0 then redis.call('DEL', bkey, bkey..':skip') end
       n = n + left
     end
   elseif pending(id) then

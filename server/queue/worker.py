@@ -76,6 +76,8 @@ class Worker(ArqWorker):
         self._wake = asyncio.Event()
         self._sleep_until = 0.0
         self._closing = False
+        self._refill_at = self.max_jobs - max(1, self.max_jobs // 10)
+        self._held: dict[bytes, float] = {}  # due jobs another worker runs → when to look at them again
         self._task: asyncio.Task[None] | None = None
         queue.on_submit = self.submitted
 
@@ -116,15 +118,24 @@ class Worker(ArqWorker):
     async def _iteration(self) -> float:
         """Start the due jobs; how long to sleep (s) before looking again."""
         now = timestamp_ms()
+        # enough ids to find a job for every free slot past those running here or held elsewhere
+        # (they stay in the queue while they run), not the whole backlog each time
+        want = min(self.queue_read_limit, self.max_jobs - self.job_counter + len(self.tasks) + len(self._held))
         pipe = self.pool.pipeline(transaction=False)
         pipe.exists(self.queue.key("paused"))
-        pipe.zrangebyscore(self.queue_name, "-inf", now, start=0, num=self.queue_read_limit)
+        pipe.zrangebyscore(self.queue_name, "-inf", now, start=0, num=max(1, want))
         pipe.zrangebyscore(self.queue_name, f"({now}", "+inf", start=0, num=1, withscores=True)
         paused, due, upcoming = await pipe.execute()
         self.paused = bool(paused)
-        fresh = [j for j in due if j.decode() not in self.tasks]
+        clock = time.monotonic()
+        self._held = {j: until for j, until in self._held.items() if until > clock}
+        fresh = [j for j in due if j.decode() not in self.tasks and j not in self._held]
         if fresh and not self.paused and self.allow_pick_jobs:
             await self.start_jobs(fresh)
+            if self.job_counter < self.max_jobs:  # it had room: those it did not start run elsewhere
+                for j in fresh:
+                    if j.decode() not in self.tasks:
+                        self._held[j] = clock + self.poll_delay_s
         for job_id, t in list(self.tasks.items()):
             if t.done():
                 del self.tasks[job_id]
@@ -135,11 +146,11 @@ class Worker(ArqWorker):
         if self.paused:
             return min(self.settings.max_sleep, health)
         delay = (float(upcoming[0][1]) - now) / 1000 if upcoming else self.settings.max_sleep
-        waiting = [j for j in due if j.decode() not in self.tasks]
+        waiting = [j for j in due if j.decode() not in self.tasks]  # held elsewhere, or no room here
         if waiting:
             if self.job_counter >= self.max_jobs:
                 return min(self.settings.max_sleep, health)  # woken when a run finishes
-            if len(due) >= self.queue_read_limit and len(waiting) < len(fresh):
+            if len(due) >= want and len(waiting) < len(fresh):
                 return 0.0  # more may be due behind those read
             delay = min(delay, self.poll_delay_s)  # held by another worker, or its worker died
         return max(0.0, min(delay, self.settings.max_sleep, health))
@@ -220,8 +231,8 @@ class Worker(ArqWorker):
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
-        if self.job_counter == self.max_jobs - 1:
-            self._wake.set()  # it was full: a slot is free
+        if self.job_counter == self._refill_at:
+            self._wake.set()  # it was full, and a tenth of its slots are free again: start more
 
     # ------------------------------------------------------------------ stopping
 
