@@ -155,3 +155,17 @@ async def test_slices_take_only_the_room_a_worker_has(start_bg: Start) -> None:
     assert bg.worker is not None and bg.worker.runner.active == 0
     assert bg.worker.stats.most_at_once <= 4
     assert await arq(bg).queued_jobs(queue_name=bg.queue.name) == []
+
+
+async def test_the_worker_is_an_arq_worker_with_its_health_check(start_bg: Start) -> None:
+    from arq.worker import Worker as ArqWorker
+
+    bg = await start_bg(SOURCE)
+    assert isinstance(bg.worker, ArqWorker)
+    assert bg.worker.queue_name == bg.queue.name and bg.worker.health_check_key == f"{bg.queue.name}:health-check"
+
+    async def healthy() -> bool:
+        return bool(await bg.redis.exists(f"{bg.queue.name}:health-check"))
+
+    await eventually(healthy, 5)
+    assert Queue(bg.redis).name == "wfkit"  # the queue's name outside tests, and its health check's prefix
