@@ -8,37 +8,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-import orjson
 from wfkit.core.app import App
-from wfkit.core.errors import ConfigError, PluginError, RunError, SourceError, WfError
+from wfkit.core.errors import ConfigError, PluginError, RunError, WfError
 from wfkit.plugins.loader import compile_sources, read_sources
 
-
-def _print(text: str, stream: TextIO | None = None) -> None:
-    print(text, file=stream or sys.stdout, flush=True)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
-
-
-def load(path: str, *, err: TextIO | None = None) -> App:
-    """Compile the app, or print every diagnostic and raise SystemExit(1)."""
-    from wfkit.plugins.loader import build_app
-
-    try:
-        return build_app(read_sources(path))
-    except SourceError as e:
-        _print(e.render(), err or sys.stderr)
-        _print(f"{_plural(len(e.errors), 'error')} in {path}: not started", err or sys.stderr)
-        raise SystemExit(1) from None
-
+from .cli_common import json_text as _json
+from .cli_common import load
+from .cli_common import plural as _plural
+from .cli_common import say as _print
 
 # ------------------------------------------------------------------ commands
 

@@ -1,4 +1,4 @@
-"""`wf worker`, `wf runs`, `wf scheduled`, `wf cancel`, `wf scheduler pause|resume` (SPEC §4)."""
+"""`wf worker`, `wf runs`, `wf scheduled`, `wf cancel`, `wf scheduler pause|resume` (docs/operating.md)."""
 
 from __future__ import annotations
 
@@ -7,34 +7,20 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from .cli_common import json_text, load, say
 
 DATA_DIR = Path(".wf")
 
 
 def _err() -> Console:
     return Console(stderr=True)
-
-
-@asynccontextmanager
-async def _queue() -> AsyncIterator[Any]:
-    """The queue alone (no app, no worker): WF_REDIS_URL, else the embedded Redis under .wf/."""
-    from .queue import Queue, connect
-
-    redis, embedded = await connect(None, DATA_DIR)
-    try:
-        yield Queue(redis)
-    finally:
-        await redis.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
 
 
 # ------------------------------------------------------------------ wf worker
@@ -45,7 +31,6 @@ async def _worker(args: argparse.Namespace) -> int:
     from wfkit.core.store import Store
     from wfkit.plugins.manager import get_registry
 
-    from .cli import load
     from .queue import Background, settings_from_env
 
     app = load(args.app)
@@ -92,9 +77,7 @@ async def _runs(args: argparse.Namespace) -> int:
     async with await Store.open() as store:
         rows = await store.runs.recent(workflow=args.workflow, status=args.status, limit=args.limit)
     if args.json:
-        from .cli import _json
-
-        print(_json(rows))
+        say(json_text(rows))
         return 0
     table = Table(title=f"{len(rows)} run(s), newest first", title_justify="left")
     for col in ("id", "workflow", "status", "trigger", "started", "ms"):
@@ -123,28 +106,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 async def _scheduled(args: argparse.Namespace) -> int:
-    from wfkit.core import values as V
+    from .queue import QueueControl
 
-    from .queue import from_ms
-
-    async with _queue() as q:
-        pending = await q.pending(args.workflow, args.limit)
+    async with QueueControl.open(DATA_DIR) as q:
+        rows = await q.list_scheduled(args.workflow, limit=args.limit)
         total = await q.count_pending()
         paused = await q.is_paused()
-    rows = [
-        {"id": p["id"], "workflow": p["workflow"], "run_at": V.iso(from_ms(p["run_at"])), "args": V.redact(p["args"])}
-        for p in pending
-    ]
     if args.json:
-        from .cli import _json
-
-        print(_json(rows))
+        say(json_text(rows))
         return 0
     table = Table(title=f"{len(rows)} scheduled run(s), earliest first", title_justify="left")
     for col in ("id", "workflow", "run at", "args"):
         table.add_column(col)
-    import orjson
-
     for r in rows:
         table.add_row(r["id"], r["workflow"], r["run_at"], orjson.dumps(r["args"]).decode()[:80])
     console = Console()
@@ -164,16 +137,18 @@ def cmd_scheduled(args: argparse.Namespace) -> int:
 
 
 async def _cancel(args: argparse.Namespace) -> int:
-    async with _queue() as q:
+    from .queue import QueueControl
+
+    async with QueueControl.open(DATA_DIR) as q:
         if args.workflow:
-            members = await q.members(args.workflow)
+            members = await q.members(args.workflow)  # jobs: single runs, and slices of lists
             cancelled = 0
             chunk = 1_000
             with _progress() as progress:
                 task = progress.add_task(f"cancelling runs of {args.workflow}", total=len(members))
                 for i in range(0, len(members), chunk):
                     part = members[i : i + chunk]
-                    cancelled += await q.cancel_members(part)
+                    cancelled += await q.cancel(part)
                     progress.advance(task, len(part))
             print(f"cancelled {cancelled} scheduled run(s) of {args.workflow}")
             return 0
@@ -204,7 +179,9 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 async def _scheduler(args: argparse.Namespace) -> int:
-    async with _queue() as q:
+    from .queue import QueueControl
+
+    async with QueueControl.open(DATA_DIR) as q:
         if args.action == "pause":
             await q.pause()
             print("paused: scheduled runs wait (nothing is lost); `wf scheduler resume` starts them again")

@@ -61,7 +61,7 @@ def stop_waiting_when_told_to_stop(server: Sanic[Any, Any]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .cli import load
+    from .cli_common import load
 
     app = load(args.app)
     os.environ[APP_ENV] = str(Path(args.app).resolve())

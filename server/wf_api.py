@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from wfkit.core import values as V
 from wfkit.core.app import CExpr, Workflow
 from wfkit.core.convert import convert_args
 from wfkit.core.errors import RunError
+from wfkit.core.flow import attempts, key_of, retry_after
 from wfkit.core.runs import RunRecord
 from wfkit.core.store import replies
 
@@ -124,11 +124,12 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
 async def run_with_retries(
     st: ServerState, wf: Workflow, args: dict[str, Any], caller: Caller, request: Any
 ) -> RunRecord:
-    """`@retry(attempts: N, backoff: D)`: a run that failed in an action is run again with the same
-    id (finished actions are replayed from the journal), waiting D, 2D, 4D… with jitter. A `fail`
-    statement is the workflow's own verdict and is not retried."""
+    """`@retry(attempts: N, backoff: D)`: N attempts in all, with the same run id (finished actions
+    are replayed from the journal), waiting as `core.flow` says (at most `RETRY_WAIT_CAP` here: a
+    caller is waiting). A `fail` statement is the workflow's own verdict and is not retried."""
     run_id = None
-    for attempt in range(wf.flow.retry_attempts + 1):
+    durable = attempts(wf.flow) > 1  # only a retried call is ever resumed
+    for attempt in range(1, attempts(wf.flow) + 1):
         record = await st.executor.run(
             wf,
             args,
@@ -137,29 +138,21 @@ async def run_with_retries(
             request=request,
             trigger="http",
             run_id=run_id,
-            durable=wf.flow.retry_attempts > 0,  # only a retried call is ever resumed
+            durable=durable,
         )
+        record.attempt = attempt
         run_id = record.id
-        if record.status == "success" or not retryable(record, wf) or attempt == wf.flow.retry_attempts:
+        wait = retry_after(wf.flow, record, attempt)
+        if wait is None:
             return record
-        wait = wf.flow.retry_backoff.total_seconds() * 2**attempt
-        await asyncio.sleep(min(wait * random.uniform(0.8, 1.2), RETRY_WAIT_CAP))
+        await asyncio.sleep(min(wait, RETRY_WAIT_CAP))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def retryable(record: RunRecord, wf: Workflow) -> bool:
-    if record.error is None or record.error.get("status") or not record.steps:
-        return False
-    last = record.steps[-1]
-    return last.get("status") == "failed" and last.get("kind") == "action"
-
-
-def _key(st: ServerState, key: CExpr | None, args: dict[str, Any]) -> str:
-    if key is None:
-        return ""
+async def _key(st: ServerState, key: CExpr | None, args: dict[str, Any]) -> str:
     frame = st.services.frame()
     frame.vars = dict(args)
-    return V.text(key.fn(frame))
+    return await key_of(key, frame)
 
 
 @contextlib.asynccontextmanager
@@ -168,9 +161,8 @@ async def flow_control(st: ServerState, wf: Workflow, args: dict[str, Any]) -> A
     its turn); `@concurrency`: a call waits for a free slot."""
     flow = wf.flow
     if flow.rate_count is not None and flow.rate_period is not None:
-        wait = st.limiter.retry_after(
-            wf.name, _key(st, flow.rate_key, args), flow.rate_count, flow.rate_period.total_seconds()
-        )
+        key = await _key(st, flow.rate_key, args)
+        wait = st.limiter.retry_after(wf.name, key, flow.rate_count, flow.rate_period.total_seconds())
         if wait:
             raise HttpError(
                 429, "RATE_LIMITED", f"too many calls of {wf.name}: retry in {wait:.1f} s", retry_after=round(wait, 3)
@@ -178,7 +170,7 @@ async def flow_control(st: ServerState, wf: Workflow, args: dict[str, Any]) -> A
     if flow.concurrency_limit is None:
         yield
         return
-    async with st.slot(wf.name, _key(st, flow.concurrency_key, args), flow.concurrency_limit):
+    async with st.slot(wf.name, await _key(st, flow.concurrency_key, args), flow.concurrency_limit):
         yield
 
 

@@ -1,15 +1,17 @@
-"""Background runs: the durable queue of scheduled runs, the worker, recurring events and database
-triggers, on Redis (an embedded one unless `WF_REDIS_URL` is set).
+"""Background runs: scheduled runs as arq jobs on the queue `wfkit`, the worker (an arq `Worker`),
+recurring events and database triggers, on Redis (an embedded one unless `WF_REDIS_URL` is set).
 
     bg = await Background.start(app, store)          # in `wf serve`, inside the running loop
     services.scheduler, services.journal = bg.scheduler, bg.journal
     ...
     await bg.stop()
 
-Modules: `embedded` (the Redis server under .wf/), `scripts` (the Lua operations and the key
-layout), `queue` (submit, claim, acknowledge, cancel, list), `journal` (the durable run journal),
-`scheduler` (core's Scheduler, with @debounce), `worker` (runs due runs, saves their records),
-`recurring` (every … run), `triggers` (on create/change/delete … run).
+Modules: `embedded` (the Redis server under .wf/), `queue` (arq jobs: submit, cancel, list,
+pause), `scripts` (the few atomic wfkit operations next to arq's keys), `journal` (the durable run
+journal), `scheduler` (core's Scheduler, with @debounce), `worker` (the arq Worker and its loop),
+`runner` (what a job does: attempts, flow control), `records` (run records saved together),
+`recurring` (every … run), `triggers` (on create/change/delete … run). The Redis key layout and
+what recovery after a crash costs are in docs/operating.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ __all__ = [
     "Background",
     "EmbeddedRedis",
     "Queue",
+    "QueueControl",
     "RedisJournal",
     "Worker",
     "WorkerSettings",
@@ -76,7 +80,80 @@ async def connect(
     return client, embedded
 
 
-class Background:
+class QueueControl:
+    """Operating the queue: list, cancel, pause, resume. What the meta API, the dashboard and
+    `wf scheduled|cancel|scheduler` use; `async with QueueControl.open() as q:` needs no app."""
+
+    def __init__(self, redis: aioredis.Redis, embedded: EmbeddedRedis | None, prefix: str = "wfkit") -> None:
+        self.redis: Any = redis
+        self.embedded = embedded
+        self.queue = Queue(redis, prefix)
+        self._paused = False
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, data_dir: Path = Path(".wf"), redis_url: str | None = None) -> AsyncIterator[QueueControl]:
+        """The queue alone: `redis_url`, else WF_REDIS_URL, else the embedded Redis under `data_dir`."""
+        redis, embedded = await connect(redis_url, data_dir)
+        try:
+            yield cls(redis, embedded)
+        finally:
+            await redis.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    async def list_scheduled(self, workflow: str | None = None, *, limit: int = 1_000) -> list[dict[str, Any]]:
+        """Runs not started yet, earliest first: id, workflow, run_at (ISO 8601), args (redacted)."""
+        return [
+            {
+                "id": p["id"],
+                "workflow": p["workflow"],
+                "run_at": V.iso(from_ms(p["run_at"])),
+                "args": V.redact(p["args"]),
+            }
+            for p in await self.queue.pending(workflow, limit)
+        ]
+
+    async def cancel(self, ids: list[str] | tuple[str, ...]) -> int:
+        return await self.queue.cancel(list(ids))
+
+    async def cancel_workflow(self, name: str) -> int:
+        return await self.queue.cancel_workflow(name)
+
+    async def pause(self) -> None:
+        """Workers start nothing until `resume()`; scheduled runs wait (nothing is lost)."""
+        await self.queue.pause()
+        self._paused = True
+
+    async def resume(self) -> None:
+        await self.queue.resume()
+        self._paused = False
+
+    async def is_paused(self) -> bool:
+        self._paused = await self.queue.is_paused()
+        return self._paused
+
+    @property
+    def paused(self) -> bool:
+        """As last seen or set by this process."""
+        return self._paused
+
+    async def members(self, workflow: str) -> list[str]:
+        """The jobs of one workflow not started yet (runs, and slices of lists), for `cancel`."""
+        return await self.queue.members(workflow)
+
+    async def count_pending(self) -> int:
+        """Jobs waiting in the queue (a slice of a list counts once)."""
+        return await self.queue.count_pending()
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
+        except Exception:
+            return False
+
+
+class Background(QueueControl):
     """The queue as `wf serve` and `wf worker` use it. Build it with `await Background.start(…)`."""
 
     def __init__(
@@ -86,14 +163,12 @@ class Background:
         redis: aioredis.Redis,
         embedded: EmbeddedRedis | None,
         *,
-        prefix: str = "wf",
+        prefix: str = "wfkit",
         services: Services | None = None,
     ) -> None:
+        super().__init__(redis, embedded, prefix)
         self.app = app
         self.store = store
-        self.redis: Any = redis
-        self.embedded = embedded
-        self.queue = Queue(redis, prefix)
         self.journal = RedisJournal(redis, prefix)
         self.services = services if services is not None else store.services  # the process's one
         self.scheduler = QueueScheduler(app, self.queue, self.services)
@@ -103,7 +178,6 @@ class Background:
         self.ticker = Ticker(app, self.queue, self.services)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
-        self._paused = False
 
     @classmethod
     async def start(
@@ -115,7 +189,7 @@ class Background:
         data_dir: Path = Path(".wf"),
         worker: bool = True,
         redis_port: int | None = None,
-        prefix: str = "wf",
+        prefix: str = "wfkit",
         services: Services | None = None,
         settings: WorkerSettings | None = None,
         recurring: bool = True,
@@ -141,71 +215,40 @@ class Background:
         await self.ticker.stop()
         if self.worker is not None and self._worker_task is not None:
             await self.worker.close()
-            await self._worker_task
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
             self._worker_task = None
         await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+
+    async def pause(self) -> None:
+        await super().pause()
+        if self.worker is not None:
+            self.worker.paused = True
+
+    async def resume(self) -> None:
+        await super().resume()
+        if self.worker is not None:
+            self.worker.paused = False
+
+    @property
+    def paused(self) -> bool:
+        """As this process's worker last saw it (another process may pause the queue)."""
+        return self.worker.paused if self.worker is not None else self._paused
 
     async def wait(self) -> None:
         """Until the worker stops (`wf worker`)."""
         if self._worker_task is not None:
             await self._worker_task
 
-    # ------------------------------------------------------------------ operating
-
-    async def list_scheduled(self, workflow: str | None = None, *, limit: int = 1_000) -> list[dict[str, Any]]:
-        """Runs not started yet, earliest first: id, workflow, run_at (ISO 8601), args (redacted)."""
-        return [
-            {
-                "id": p["id"],
-                "workflow": p["workflow"],
-                "run_at": V.iso(from_ms(p["run_at"])),
-                "args": V.redact(p["args"]),
-            }
-            for p in await self.queue.pending(workflow, limit)
-        ]
-
-    async def cancel(self, ids: list[str] | tuple[str, ...]) -> int:
-        return await self.queue.cancel(list(ids))
-
-    async def cancel_workflow(self, name: str) -> int:
-        return await self.queue.cancel_members(await self.queue.members(name))
-
-    async def pause(self) -> None:
-        await self.queue.pause()
-        self._paused = True
-        if self.worker is not None:
-            self.worker.paused = True
-
-    async def resume(self) -> None:
-        await self.queue.resume()
-        self._paused = False
-        if self.worker is not None:
-            self.worker.paused = False
-
-    @property
-    def paused(self) -> bool:
-        if self.worker is not None:
-            return self.worker.paused
-        return self._paused
-
-    async def healthy(self) -> bool:
-        try:
-            return bool(await asyncio.wait_for(self.redis.ping(), 2.0))
-        except Exception:
-            return False
-
 
 def settings_from_env() -> WorkerSettings:
-    """Worker settings, with `WF_WORKER_CONCURRENCY`, `WF_QUEUE_LEASE` (s), `WF_QUEUE_POLL` (s)."""
+    """Worker settings, with `WF_WORKER_CONCURRENCY` and `WF_QUEUE_POLL` (s)."""
     s = WorkerSettings()
     jobs = os.environ.get("WF_WORKER_CONCURRENCY", "").strip()
     if jobs:
         s.max_jobs = max(1, int(jobs))
-    lease = _env_float("WF_QUEUE_LEASE")
-    if lease is not None:
-        s.lease = max(0.5, lease)
     poll = _env_float("WF_QUEUE_POLL")
     if poll is not None:
         s.poll_delay = max(0.001, poll)

@@ -1,6 +1,6 @@
-"""A durable run journal: one Redis hash per run (`P:journal:RUN`, path → JSON result).
+"""A durable run journal: one Redis hash per run (`PREFIX:journal:RUN`, path → JSON result).
 
-A background run's journal is dropped with its acknowledgement, after its record is saved, so a
+A background run's journal is dropped once its record is saved, with its arq job, so a
 crash at any point before that resumes it without redoing its finished actions. Journals of runs
 that never finish (an HTTP run that failed) expire after `TTL_S`.
 """
@@ -16,11 +16,11 @@ TTL_S = 7 * 86400
 
 
 class RedisJournal:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "wf") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "wfkit") -> None:
         self.redis: Any = redis  # redis-py's asyncio types are sync|async unions
         self.prefix = prefix
         self.fresh: set[str] = set()  # first attempts: nothing journaled yet, no need to ask
-        self.held: set[str] = set()  # runs a worker forgets itself, with their acknowledgement
+        self.held: set[str] = set()  # runs whose journal goes with their job, not at the end of the run
 
     def key(self, run_id: str) -> str:
         return f"{self.prefix}:journal:{run_id}"

@@ -1,29 +1,35 @@
-"""The durable queue of scheduled runs in Redis (the key layout is in `scripts.py`).
+"""Scheduled runs as arq jobs on the queue named by the prefix (`wfkit`), and the small wfkit keys
+next to arq's (the whole layout is in `docs/operating.md`).
 
-Runs wait in one sorted set by due time; a worker claims the due ones in one atomic step, under a
-lease it renews while they run; finishing a run (its record saved) acknowledges it. A worker that
-dies leaves its lease to run out, and the next claim puts the run back: at-least-once delivery,
-made effectively-once by run ids (a run id is submitted once; a retried run resumes its journal,
-and a run whose record says it finished is acknowledged without running again).
+A run scheduled alone is one arq job `run` whose id is the run id, deferred to its time. A list
+(`schedule … for each`) is carried by slice jobs `slice`, each holding up to `SLICE` items (job id
+`BATCH:START:END`); a slice job runs the items that are due and re-defers the rest as a new slice
+job. Jobs are written as arq's `enqueue_job` writes them (the job key, then the queue's sorted
+set), but many in one pipeline; the job key has no expiry, so a paused queue keeps its runs.
 """
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
-from wfkit.core.scheduler import ScheduledBatch, ScheduledRun, split_item_id
+from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.jobs import serialize_job
+from wfkit.core.scheduler import ScheduledBatch, ScheduledRun
 
 from . import scripts
 
 ORIGIN_TTL_S = 7 * 86400  # how long a submission is remembered (a retried run submits nothing again)
-SUBMIT_CHUNK = 2_000  # single runs per script call
-ROWS_CHUNK = 5_000  # batch rows per RPUSH
+SLICE = 10_000  # items of a list per slice job
+PIPELINE_JOBS = 1_000  # jobs written per pipeline (a pipeline holds its commands in memory)
+CANCEL_CHUNK = 2_000
+RUN = "run"  # the arq function of a single run
+SLICE_FN = "slice"  # the arq function of a slice of a list
 
 
 def now_ms() -> float:
@@ -38,9 +44,14 @@ def from_ms(ms: float) -> datetime:
     return datetime.fromtimestamp(ms / 1000.0, UTC)
 
 
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A run a worker claimed: its id, payload, and how often it was interrupted or failed before."""
+    """A run to start: from a `run` job, or an item of a `slice` job. `attempt`: the attempt its job
+    was written for (a run re-enqueued for `@retry` carries its next attempt)."""
 
     id: str
     workflow: str
@@ -50,64 +61,76 @@ class Claim:
     user_id: str | None
     origin: str | None
     kind: str  # the run record's trigger: "schedule", "recurring", "trigger"
-    crashes: int
-    fails: int
+    attempt: int = 1
+    resumed: bool = False  # delivered before (a worker may have started it): look for its record
 
-
-def encode_run(r: ScheduledRun, kind: str) -> bytes:
-    return orjson.dumps(
-        {
-            "w": r.workflow,
-            "a": r.args,
-            "t": to_ms(r.run_at),
-            "c": r.chain,
-            "u": r.user_id,
-            "o": r.origin,
-            "k": kind,
+    def payload(self, attempt: int | None = None) -> dict[str, Any]:
+        return {
+            "w": self.workflow,
+            "a": self.args,
+            "t": self.run_at,
+            "c": self.chain,
+            "u": self.user_id,
+            "o": self.origin,
+            "k": self.kind,
+            "n": attempt or self.attempt,
+            "x": self.resumed,
         }
-    )
 
 
-def encode_batch_meta(b: ScheduledBatch, kind: str) -> bytes:
-    return orjson.dumps(
-        {
-            "w": b.workflow,
-            "a": b.args,
-            "cols": list(b.columns),
-            "t": to_ms(b.start),
-            "e": b.every.total_seconds() * 1000.0,
-            "c": b.chain,
-            "u": b.user_id,
-            "o": b.origin,
-            "k": kind,
-        }
-    )
+def claim_of(run_id: str, d: dict[str, Any]) -> Claim:
+    attempt, resumed = int(d.get("n", 1)), bool(d.get("x"))
+    return Claim(run_id, d["w"], d["a"], float(d["t"]), int(d["c"]), d["u"], d["o"], d["k"], attempt, resumed)
 
 
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+def run_payload(r: ScheduledRun, kind: str) -> dict[str, Any]:
+    return {"w": r.workflow, "a": r.args, "t": to_ms(r.run_at), "c": r.chain, "u": r.user_id, "o": r.origin, "k": kind}
+
+
+def slice_id(bid: str, start: int, end: int) -> str:
+    return f"{bid}:{start}:{end}"
+
+
+def slice_items(d: dict[str, Any]) -> Iterable[tuple[int, Claim]]:
+    """The items of a slice payload, as (index, claim)."""
+    cols: list[str] = d["cols"]
+    for k, row in enumerate(d["rows"] if cols else [None] * (d["e"] - d["s"])):
+        i = d["s"] + k
+        args = dict(d["a"])
+        if len(cols) == 1:
+            args[cols[0]] = row
+        elif cols:
+            args.update(zip(cols, row, strict=True))
+        at = float(d["t"]) + float(d["ev"]) * i
+        yield i, Claim(f"{d['b']}.{i}", d["w"], args, at, int(d["c"]), d["u"], d["o"], d["k"])
+
+
+def item_due(d: dict[str, Any], i: int) -> float:
+    return float(d["t"]) + float(d["ev"]) * i
+
+
+def job_bytes(function: str, payload: dict[str, Any]) -> bytes:
+    return serialize_job(function, (payload,), {}, None, int(now_ms()))
 
 
 class Queue:
-    """The Redis side of scheduling: submit, claim, acknowledge, cancel, list, pause."""
+    """Submit, cancel, list and pause scheduled runs; the counters of flow control."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "wf") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "wfkit") -> None:
         self.redis: Any = redis  # redis-py's asyncio types are sync|async unions
         self.prefix = prefix
-        self._submit = redis.register_script(scripts.SUBMIT)
-        self._debounce = redis.register_script(scripts.DEBOUNCE)
-        self._claim = redis.register_script(scripts.CLAIM)
-        self._ack = redis.register_script(scripts.ACK)
-        self._requeue = redis.register_script(scripts.REQUEUE)
+        self.name = prefix  # arq's queue: a sorted set, job id → due time (ms)
         self._cancel = redis.register_script(scripts.CANCEL)
-        self._cancel_batch = redis.register_script(scripts.CANCEL_BATCH)
         self._acquire = redis.register_script(scripts.ACQUIRE)
         self._rate = redis.register_script(scripts.RATE)
-        self._metas: dict[str, dict[str, Any]] = {}  # batch id → meta, for the items a worker claims
         self.on_submit: Callable[[float], None] | None = None  # told the earliest due time submitted
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
+
+    @property
+    def wake_channel(self) -> str:
+        return self.key("wake")
 
     # ------------------------------------------------------------------ submitting
 
@@ -119,139 +142,156 @@ class Queue:
         origin: str | None = None,
         once: str | None = None,
     ) -> int:
-        """Add runs and batches; returns how many runs were added. `origin`: the run that scheduled
-        them, so a retry of that run adds nothing again; `once`: a key submitted at most once."""
-        singles = [r for r in runs if isinstance(r, ScheduledRun)]
-        batches = [b for b in runs if isinstance(b, ScheduledBatch) and b.count > 0]
-        if not singles and not batches:
+        """Enqueue runs and lists; returns how many runs were added. `origin`: the run that
+        scheduled them, so a retry of that run adds nothing again; `once`: a key submitted at most once."""
+        if not any(isinstance(r, ScheduledRun) or r.count > 0 for r in runs):
             return 0
-        staged = False
-        for b in batches:  # the per-item arguments, stored once, before the batch becomes visible
-            bkey = self.key("batch", b.id)
-            if b.columns:  # one command per chunk (a pipeline would hold every chunk in memory at once)
-                columns = list(b.columns.values())
-                one = columns[0] if len(columns) == 1 else None
-                for start in range(0, b.count, ROWS_CHUNK):
-                    stop = min(start + ROWS_CHUNK, b.count)
-                    if one is not None:
-                        rows = [orjson.dumps(v) for v in one[start:stop]]
-                    else:
-                        rows = [orjson.dumps([c[i] for c in columns]) for i in range(start, stop)]
-                    await self.redis.rpush(bkey + ":rows", *rows)
-                    staged = True
-            if b.skip:
-                await self.redis.sadd(bkey + ":skip", *sorted(b.skip))
-                staged = True
-        added = 0
-        first = True
-        chunks = [singles[i : i + SUBMIT_CHUNK] for i in range(0, len(singles), SUBMIT_CHUNK)] or [[]]
-        for n, chunk in enumerate(chunks):
-            argv: list[Any] = [self.prefix, (origin or "") if first else "", (once or "") if first else ""]
-            argv += [ORIGIN_TTL_S, len(chunk)]
-            for r in chunk:
-                argv += [r.id, to_ms(r.run_at), r.workflow, encode_run(r, kind)]
-            if n == len(chunks) - 1:
-                for b in batches:
-                    every = b.every.total_seconds() * 1000.0
-                    argv += [b.id, to_ms(b.start), every, b.count, b.workflow, encode_batch_meta(b, kind)]
-            result = int(await self._submit(args=argv))
-            if result < 0:  # submitted before (a retried run, or a tick another ticker took)
-                if staged:
-                    parts = [self.key("batch", b.id, part) for b in batches for part in ("rows", "skip")]
-                    await self.redis.delete(*parts)
-                return 0
-            added += result
-            first = False
+        guards = [self.key(g) for g in (f"origin:{origin}" if origin else "", f"once:{once}" if once else "") if g]
+        for n, guard in enumerate(guards):
+            if not await self.redis.set(guard, "1", nx=True, ex=ORIGIN_TTL_S):
+                if n:
+                    await self.redis.delete(*guards[:n])
+                return 0  # submitted before (a retried run, or a tick another ticker took)
+        try:
+            return await self._submit(runs, kind)
+        except BaseException:
+            if guards:  # not submitted: a retry may submit them
+                await self.redis.delete(*guards)
+            raise
+
+    async def _submit(self, runs: Sequence[ScheduledRun | ScheduledBatch], kind: str) -> int:
+        added, earliest = 0, float("inf")
+        pipe = self.redis.pipeline(transaction=False)
+        singles: list[int] = []  # positions of single runs' SET NX replies in the pipeline
+        for r in runs:
+            if isinstance(r, ScheduledRun):
+                due = to_ms(r.run_at)
+                singles.append(len(pipe))
+                self._enqueue(pipe, r.id, RUN, run_payload(r, kind), due, r.workflow)
+                earliest = min(earliest, due)
+            else:
+                if r.count == 0:
+                    continue
+                added += r.size
+                earliest = min(earliest, to_ms(r.start))
+                self._batch(pipe, r, kind)
+            if len(pipe) >= 3 * PIPELINE_JOBS:
+                added += await self._execute(pipe, singles)
+                pipe, singles = self.redis.pipeline(transaction=False), []
+        pipe.publish(self.wake_channel, str(earliest))
+        added += await self._execute(pipe, singles)
         if self.on_submit is not None:
-            earliest = min([to_ms(r.run_at) for r in singles] + [to_ms(b.start) for b in batches])
             self.on_submit(earliest)
         return added
 
-    async def submit_debounced(self, run: ScheduledRun, key: str, wait_ms: float, *, kind: str) -> bool:
-        """Submit `run`, replacing the run still pending under `key`; True when it replaced one."""
-        due = max(to_ms(run.run_at), now_ms()) + wait_ms
-        replaced = await self._debounce(
-            args=[self.prefix, key, int(wait_ms) + 86_400_000, run.id, due, run.workflow, encode_run(run, kind)]
-        )
-        if self.on_submit is not None:
-            self.on_submit(due)
-        return bool(replaced)
+    async def _execute(self, pipe: Any, singles: list[int]) -> int:
+        replies = await pipe.execute()
+        return sum(1 for i in singles if replies[i])
 
-    # ------------------------------------------------------------------ working
+    def _enqueue(self, pipe: Any, job_id: str, function: str, payload: dict[str, Any], due: float, wf: str) -> None:
+        """What arq's `enqueue_job(function, payload, _job_id=job_id, _defer_until=due)` writes."""
+        pipe.set(job_key_prefix + job_id, job_bytes(function, payload), nx=True)
+        pipe.zadd(self.name, {job_id: int(due)}, nx=True)
+        pipe.sadd(self.key("idx", wf), job_id)
 
-    async def claim(self, limit: int, lease_ms: float) -> tuple[bool, float | None, list[Claim]]:
-        """Claim up to `limit` due runs. Returns (paused, the next due time in ms or None, claims)."""
-        raw = await self._claim(args=[self.prefix, now_ms(), limit, lease_ms])
-        paused, next_due = bool(raw[0]), float(raw[1])
-        claims: list[Claim] = []
-        for i in range(2, len(raw), 4):
-            claim = await self._decode(_text(raw[i]), raw[i + 1], int(raw[i + 2]), int(raw[i + 3]))
-            if claim is not None:
-                claims.append(claim)
-        return paused, (next_due if next_due >= 0 else None), claims
+    def _batch(self, pipe: Any, b: ScheduledBatch, kind: str) -> None:
+        bkey = self.key("batch", b.id)
+        pipe.hset(bkey, mapping={"n": b.count, "wf": b.workflow})
+        if b.skip:
+            pipe.sadd(bkey + ":skip", *sorted(b.skip))
+        cols = list(b.columns)
+        columns = list(b.columns.values())
+        base = {
+            "b": b.id,
+            "w": b.workflow,
+            "a": b.args,
+            "cols": cols,
+            "t": to_ms(b.start),
+            "ev": b.every.total_seconds() * 1000.0,
+            "c": b.chain,
+            "u": b.user_id,
+            "o": b.origin,
+            "k": kind,
+        }
+        for s in range(0, b.count, SLICE):
+            e = min(s + SLICE, b.count)
+            if len(columns) == 1:
+                rows: list[Any] = columns[0][s:e]
+            elif columns:
+                rows = [list(vals) for vals in zip(*(c[s:e] for c in columns), strict=True)]
+            else:
+                rows = []
+            sid = slice_id(b.id, s, e)
+            self._enqueue(pipe, sid, SLICE_FN, {**base, "rows": rows, "s": s, "e": e}, item_due(base, s), b.workflow)
+            pipe.zadd(bkey + ":slices", {sid: s})
 
-    async def _decode(self, run_id: str, payload: bytes, crashes: int, fails: int) -> Claim | None:
-        if payload[:1] == b"@":
-            bid, _, row = payload[1:].partition(b"|")
-            meta = await self.batch_meta(bid.decode())
-            if meta is None:
-                return None
-            args = dict(meta["a"])
-            cols: list[str] = meta["cols"]
-            if cols:
-                values = orjson.loads(row)
-                if len(cols) == 1:
-                    args[cols[0]] = values
-                else:
-                    args.update(zip(cols, values, strict=True))
-            item = split_item_id(run_id)
-            index = item[1] if item else 0
-            run_at = float(meta["t"]) + float(meta["e"]) * index
-            d = meta
-        else:
-            d = orjson.loads(payload)
-            args, run_at = d["a"], float(d["t"])
-        return Claim(run_id, d["w"], args, run_at, int(d["c"]), d["u"], d["o"], d["k"], crashes, fails)
-
-    async def batch_meta(self, bid: str) -> dict[str, Any] | None:
-        meta = self._metas.get(bid)
-        if meta is None:
-            raw = await self.redis.hget(self.key("batch", bid), "meta")
-            if raw is None:
-                return None
-            meta = orjson.loads(raw)
-            if len(self._metas) > 1_000:
-                self._metas.clear()
-            self._metas[bid] = meta
-        return meta
-
-    async def ack(self, done: Iterable[tuple[str, str]]) -> int:
-        """Finished runs, as (id, concurrency key or '')."""
-        argv: list[Any] = [self.prefix]
-        for run_id, conc in done:
-            argv += [run_id, conc]
-        if len(argv) == 1:
-            return 0
-        return int(await self._ack(args=argv))
-
-    async def requeue(self, run_id: str, due_ms: float, *, failed: bool, conc_key: str = "") -> bool:
-        result = await self._requeue(args=[self.prefix, run_id, due_ms, "1" if failed else "0", conc_key])
+    async def enqueue_run(self, c: Claim, due_ms: float, attempt: int, *, resumed: bool = False) -> None:
+        """A run of its own (an item of a slice that must wait or be tried again)."""
+        payload = {**c.payload(attempt), "x": c.resumed or resumed}
+        pipe = self.redis.pipeline(transaction=False)
+        self._enqueue(pipe, c.id, RUN, payload, due_ms, c.workflow)
+        pipe.publish(self.wake_channel, str(due_ms))
+        await pipe.execute()
         if self.on_submit is not None:
             self.on_submit(due_ms)
-        return bool(result)
 
-    async def renew(self, ids: Sequence[str], deadline_ms: float, conc: dict[str, str]) -> None:
-        """Extend the leases of runs still running (and their concurrency slots)."""
-        if not ids:
-            return
+    async def split(self, job_id: str, d: dict[str, Any], upto: int) -> tuple[int, set[int]]:
+        """Start the items [start, upto) of a slice job: the rest becomes a new slice job deferred to
+        its first item's time, in one transaction. A slice run again (its worker died) keeps the
+        split it made. Returns (upto, the cancelled indexes)."""
+        bid, s, e = d["b"], int(d["s"]), int(d["e"])
+        bkey = self.key("batch", bid)
+        mark = self.key("batch", bid, "split", str(s))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(mark)  # only this slice's own job writes it: no contention
+            done = await pipe.get(mark)
+            if done is not None:
+                upto = int(done)
+            pipe.multi()
+            if done is None:
+                pipe.set(mark, upto, ex=ORIGIN_TTL_S)
+                pipe.zrem(bkey + ":slices", job_id)
+                if upto < e:
+                    rest = {**d, "s": upto, "rows": d["rows"][upto - s :] if d["cols"] else []}
+                    sid = slice_id(bid, upto, e)
+                    self._enqueue(pipe, sid, SLICE_FN, rest, item_due(d, upto), d["w"])
+                    pipe.zadd(bkey + ":slices", {sid: upto})
+                    pipe.publish(self.wake_channel, str(item_due(d, upto)))
+            pipe.smembers(bkey + ":skip")
+            replies = await pipe.execute()
+        skip = {int(x) for x in replies[-1]}
+        return upto, {i for i in skip if s <= i < upto}
+
+    async def slice_done(self, job_id: str, d: dict[str, Any], finished: Sequence[str]) -> None:
+        """A slice job finished its items: the batch goes once no slice is left (the split mark
+        stays until it expires, so a slice that arq runs again does not split again)."""
+        bkey = self.key("batch", d["b"])
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.key("active"), dict.fromkeys(ids, deadline_ms), xx=True)
-        for run_id, key in conc.items():
-            pipe.zadd(key, {run_id: deadline_ms}, xx=True)
-        await pipe.execute()
+        for i in range(0, len(finished), 1_000):  # the items' journals and rate-limit passes
+            part = finished[i : i + 1_000]
+            pipe.delete(*(self.key("journal", run_id) for run_id in part))
+            pipe.hdel(self.key("ratepass"), *part)
+        pipe.srem(self.key("idx", d["w"]), job_id)
+        pipe.zcard(bkey + ":slices")
+        *_, left = await pipe.execute()
+        if not left:
+            await self.redis.delete(bkey, bkey + ":skip", bkey + ":slices")
+
+    async def debounce(self, run: ScheduledRun, key: str, wait_ms: float, *, kind: str) -> bool:
+        """Submit `run` after `wait_ms`, cancelling the run still pending under `key`; True when it did."""
+        due = max(to_ms(run.run_at), now_ms()) + wait_ms
+        run = ScheduledRun(run.id, run.workflow, run.args, from_ms(due), run.chain, run.user_id, run.origin)
+        await self.submit([run], kind=kind)
+        old = await self.redis.set(self.key("deb", key), run.id, px=int(wait_ms) + 86_400_000, get=True)
+        return old is not None and await self.cancel([_text(old)]) > 0
+
+    # ------------------------------------------------------------------ flow control
 
     async def acquire(self, key: str, run_id: str, limit: int, deadline_ms: float) -> bool:
         return bool(await self._acquire(keys=[key], args=[run_id, limit, now_ms(), deadline_ms]))
+
+    async def release(self, key: str, run_id: str) -> None:
+        await self.redis.zrem(key, run_id)
 
     async def rate(self, key: str, run_id: str, interval_ms: float, burst_ms: float) -> float:
         """0 to start now, else the time (ms) this run's turn comes."""
@@ -263,90 +303,99 @@ class Queue:
 
     async def cancel(self, ids: Sequence[str]) -> int:
         n = 0
-        for i in range(0, len(ids), SUBMIT_CHUNK):
-            chunk = [str(x) for x in ids[i : i + SUBMIT_CHUNK]]
+        for i in range(0, len(ids), CANCEL_CHUNK):
+            chunk = [str(x) for x in ids[i : i + CANCEL_CHUNK]]
             if chunk:
-                n += int(await self._cancel(args=[self.prefix, *chunk]))
+                n += int(await self._cancel(keys=[self.name], args=[self.prefix, *chunk]))
         return n
 
     async def members(self, workflow: str) -> list[str]:
-        return [_text(m) async for m in self.redis.sscan_iter(self.key("idx", workflow), count=1_000)]
+        """Jobs of one workflow not finished yet (runs and slices); stale entries are dropped."""
+        idx = self.key("idx", workflow)
+        members = [_text(m) async for m in self.redis.sscan_iter(idx, count=1_000)]
+        if not members:
+            return []
+        scores = await self.redis.zmscore(self.name, members)
+        stale = [m for m, s in zip(members, scores, strict=True) if s is None]
+        if stale:
+            await self.redis.srem(idx, *stale)
+        return [m for m, s in zip(members, scores, strict=True) if s is not None]
 
-    async def cancel_members(self, members: Sequence[str]) -> int:
-        """Cancel ids and whole batches (`@BATCH`) of one workflow's index."""
-        n = await self.cancel([m for m in members if not m.startswith("@")])
-        for m in members:
-            if m.startswith("@"):
-                n += int(await self._cancel_batch(args=[self.prefix, m[1:]]))
+    async def cancel_workflow(self, workflow: str) -> int:
+        n = await self.cancel(await self.members(workflow))
+        await self.members(workflow)
         return n
 
-    async def workflows(self) -> list[str]:
-        """Workflows with runs not finished yet."""
-        prefix = self.key("idx", "")
-        return sorted({_text(k)[len(prefix) :] async for k in self.redis.scan_iter(match=prefix + "*", count=1_000)})
-
     async def pending(self, workflow: str | None = None, limit: int = 1_000) -> list[dict[str, Any]]:
-        """Runs not started yet, earliest first (items of batches included, up to `limit`)."""
-        out: list[dict[str, Any]] = []
+        """Runs not started yet, earliest first (items of lists included, up to `limit`)."""
         if workflow is not None:
             members = await self.members(workflow)
-            scores = await self.redis.zmscore(self.key("due"), members) if members else []
-            due = sorted(((m, s) for m, s in zip(members, scores, strict=True) if s is not None), key=lambda x: x[1])
+            scores = await self.redis.zmscore(self.name, members) if members else []
+            due = sorted(((m, float(s)) for m, s in zip(members, scores, strict=True) if s is not None), key=_second)
         else:
-            raw = await self.redis.zrange(self.key("due"), 0, limit - 1, withscores=True)
+            raw = await self.redis.zrange(self.name, 0, limit - 1, withscores=True)
             due = [(_text(m), float(s)) for m, s in raw]
-        for member, score in due:
-            if len(out) >= limit:
-                break
-            if member.startswith("@"):
-                out.extend(await self._pending_items(member[1:], limit - len(out)))
-            else:
-                payload = await self.redis.hget(self.key("runs"), member)
-                if payload is None:
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(due), 50):  # (a slice job is up to 10,000 items: read few at once)
+            part = due[start : start + 50]
+            pipe = self.redis.pipeline(transaction=False)
+            for m, _ in part:
+                pipe.get(job_key_prefix + m)
+                pipe.exists(in_progress_key_prefix + m)
+            replies = await pipe.execute()
+            for k, (m, score) in enumerate(part):
+                if len(out) >= limit:  # enough: stop once the rest cannot come earlier
+                    out.sort(key=_run_at)
+                    del out[limit:]
+                    if score > out[-1]["run_at"]:
+                        break
+                raw_job, running = replies[2 * k], replies[2 * k + 1]
+                if raw_job is None or running:
                     continue
-                claim = await self._decode(member, payload, 0, 0)
-                if claim is not None:
-                    out.append({"id": member, "workflow": claim.workflow, "run_at": score, "args": claim.args})
-        out.sort(key=lambda d: d["run_at"])
+                d = pickle.loads(raw_job)["a"][0]
+                if "b" in d:
+                    out.extend(await self._pending_items(d, limit))
+                else:
+                    out.append({"id": m, "workflow": d["w"], "run_at": score, "args": d["a"]})
+            if len(out) >= limit:
+                out.sort(key=_run_at)
+                del out[limit:]
+                if part[-1][1] > out[-1]["run_at"]:
+                    break
+        out.sort(key=_run_at)
         return out[:limit]
 
-    async def _pending_items(self, bid: str, limit: int) -> list[dict[str, Any]]:
-        bkey = self.key("batch", bid)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(bkey, ["next", "n"])
-        pipe.lrange(bkey + ":rows", 0, limit * 2)
-        pipe.smembers(bkey + ":skip")
-        (nxt_raw, n_raw), rows, skip_raw = await pipe.execute()
-        meta = await self.batch_meta(bid)
-        if nxt_raw is None or meta is None:
-            return []
-        nxt, n = int(nxt_raw), int(n_raw)
-        skip = {int(x) for x in skip_raw}
+    async def _pending_items(self, d: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        skip = {int(x) for x in await self.redis.smembers(self.key("batch", d["b"], "skip"))}
         out: list[dict[str, Any]] = []
-        for k, i in enumerate(range(nxt, n)):
+        for i, c in slice_items(d):
             if len(out) >= limit:
                 break
-            if i in skip:
-                continue
-            args = dict(meta["a"])
-            cols: list[str] = meta["cols"]
-            if cols and k < len(rows):
-                values = orjson.loads(rows[k])
-                args.update({cols[0]: values} if len(cols) == 1 else zip(cols, values, strict=True))
-            run_at = float(meta["t"]) + float(meta["e"]) * i
-            out.append({"id": f"{bid}.{i}", "workflow": meta["w"], "run_at": run_at, "args": args})
+            if i not in skip:
+                out.append({"id": c.id, "workflow": c.workflow, "run_at": c.run_at, "args": c.args})
         return out
 
     async def count_pending(self) -> int:
-        return int(await self.redis.zcard(self.key("due")))
+        """Jobs in the queue (a slice job counts once)."""
+        return int(await self.redis.zcard(self.name))
 
     async def pause(self) -> None:
         await self.redis.set(self.key("paused"), "1")
+        await self.redis.publish(self.wake_channel, "pause")
 
     async def resume(self) -> None:
         await self.redis.delete(self.key("paused"))
+        await self.redis.publish(self.wake_channel, str(now_ms()))
         if self.on_submit is not None:
             self.on_submit(now_ms())
 
     async def is_paused(self) -> bool:
         return bool(await self.redis.exists(self.key("paused")))
+
+
+def _second(x: tuple[str, float]) -> float:
+    return x[1]
+
+
+def _run_at(x: dict[str, Any]) -> float:
+    return float(x["run_at"])

@@ -8,8 +8,9 @@ at the same instant one hour later on the wall clock, and one that exists twice 
 at the first. `every N days` fires on days whose count since 1970-01-01 divides by N; weeks start
 on Monday; months on the 1st.
 
-Every process with a ticker computes the same instants; a Redis key per tick (`SET NX` inside the
-submit script) makes one of them submit the run. A tick missed while no ticker ran is run once
+Every process with a ticker computes the same instants; a tick is one arq job whose id is made of
+the event and the instant (the same in every process), and a Redis key per tick (`SET NX`) makes
+one of them submit it, so several workers fire each tick once. A tick missed while no ticker ran is run once
 when one starts again (only the latest missed tick).
 """
 
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from wfkit.core import values as V
 from wfkit.core.app import App, Recurring
-from wfkit.core.scheduler import ScheduledRun, new_id
+from wfkit.core.scheduler import ScheduledRun
 from wfkit.core.services import Services
 
 from .frames import admin_frame, evaluate
@@ -89,6 +91,12 @@ def signature(i: int, r: Recurring) -> str:
     return f"{i}:{r.workflow}:{r.amount}{r.unit}:{at}:{r.zone}"
 
 
+def tick_id(sig: str, at: datetime) -> str:
+    """The run id (and arq job id) of the tick of event `sig` at `at`: 32 hex digits like any run
+    id, time first, the same in every process."""
+    return f"{int(to_ms(at)):012x}{hashlib.sha1(sig.encode()).hexdigest()[:20]}"
+
+
 class Ticker:
     """Submits a run of each recurring event at each of its instants."""
 
@@ -113,8 +121,8 @@ class Ticker:
         """Submit the run of tick `at` unless another ticker did; True when this one did."""
         f = admin_frame(self.services, r.workflow, {})
         args = {name: V.to_json(await evaluate(c, f)) for name, c in r.args}
-        run = ScheduledRun(new_id(), r.workflow, args, at, 1, None, None)
         sig = signature(i, r)
+        run = ScheduledRun(tick_id(sig, at), r.workflow, args, at, 1, None, None)
         added = await self.queue.submit([run], kind="recurring", once=f"{sig}:{int(to_ms(at))}")
         await self.queue.redis.set(self.queue.key("rec", sig), int(to_ms(at)))
         return added > 0

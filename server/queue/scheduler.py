@@ -7,13 +7,13 @@ from typing import Any
 
 import orjson
 from wfkit.core import journal as J
-from wfkit.core import values as V
 from wfkit.core.app import App
 from wfkit.core.convert import convert_args
+from wfkit.core.flow import key_of
 from wfkit.core.scheduler import Scheduled, ScheduledBatch, ScheduledRun
 from wfkit.core.services import Services
 
-from .frames import admin_frame, evaluate
+from .frames import admin_frame
 from .queue import Queue
 
 
@@ -43,7 +43,7 @@ class QueueScheduler:
             key = await self.debounce_key(run)
             wait = self.app.workflows[run.workflow].flow.debounce
             assert wait is not None
-            await self.queue.submit_debounced(run, f"{run.workflow}:{key}", wait.total_seconds() * 1000, kind=kind)
+            await self.queue.debounce(run, f"{run.workflow}:{key}", wait.total_seconds() * 1000, kind=kind)
 
     async def cancel(self, ids: Sequence[str]) -> int:
         return await self.queue.cancel(list(ids))
@@ -59,5 +59,4 @@ class QueueScheduler:
         except Exception:  # the run will fail on its own when it starts; debounce it by its raw arguments
             return orjson.dumps(run.args).decode()
         vars: dict[str, Any] = {p.name: args.get(p.name) for p in wf.params}
-        value = await evaluate(c, admin_frame(self.services, wf.name, vars))
-        return orjson.dumps(V.to_json(value)).decode()
+        return await key_of(c, admin_frame(self.services, wf.name, vars))

@@ -12,7 +12,7 @@ from wfkit.server.queue import Background, WorkerSettings
 
 
 def fast_settings(**kw: Any) -> WorkerSettings:
-    return WorkerSettings(**{"poll_delay": 0.01, "lease": 5.0, "grace": 2.0, **kw})
+    return WorkerSettings(**{"poll_delay": 0.05, "grace": 2.0, **kw})
 
 
 Start = Callable[..., Awaitable[Background]]

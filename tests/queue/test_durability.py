@@ -1,6 +1,7 @@
-"""Durability with real processes: `wf worker` killed with SIGKILL mid-run (the run is retried and
-resumes from its journal), the process that owns the embedded Redis killed (runs survive in the
-append-only file), two workers sharing the queue (no run twice). All on 127.0.0.1 / unix sockets."""
+"""Durability with real processes: `wf worker` killed with SIGKILL mid-run (arq runs its job again
+once its in-progress mark expires, and the run resumes from its journal), the process that owns
+the embedded Redis killed (runs survive in the append-only file), two workers sharing the queue
+(no run twice). All on 127.0.0.1 / unix sockets."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,20 +20,23 @@ import pytest
 import redis.asyncio as aioredis
 from queue_helpers import eventually, slow_http
 from wfkit.core import values as V
-from wfkit.core.scheduler import ScheduledRun, new_id
+from wfkit.core.scheduler import ScheduledBatch, ScheduledRun, new_id
 from wfkit.core.store import Store
 from wfkit.server.queue import EmbeddedRedis, Queue
-from wfkit.testing import compile_source
+from wfkit.testing import compile_source, open_test_store
 
+# The longest @timeout in the app is 3 s: arq re-runs a killed worker's job 3 + 10 s after it started.
 APP = """
 type Hit {
   n: number
 }
+@timeout(3 seconds)
 workflow job(a: text, slow: text) {
   http_request(method: "GET", url: a)
   http_request(method: "GET", url: slow)
   log "done"
 }
+@timeout(3 seconds)
 workflow hit(n: number) {
   create Hit(n: n)
 }
@@ -88,7 +93,7 @@ def folder(tmp_path: Path) -> Path:
 def workers(folder: Path) -> Iterator[Workers]:
     env = dict(os.environ)
     env.pop("WF_REDIS_URL", None)
-    env.update(WF_DATABASE_URL=f"sqlite://{folder / 'data.sqlite3'}", WF_QUEUE_LEASE="1", WF_QUEUE_POLL="0.01")
+    env.update(WF_DATABASE_URL=f"sqlite://{folder / 'data.sqlite3'}")
     w = Workers(folder, env)
     try:
         yield w
@@ -144,7 +149,7 @@ async def test_a_run_interrupted_by_kill_9_is_retried_and_resumes(
         async def finished() -> bool:
             return await store.runs.get(run.id) is not None
 
-        await eventually(finished, 30, f"the retried run; logs:\n{workers.logs()}")
+        await eventually(finished, 45, f"the retried run; logs:\n{workers.logs()}")
         record = await store.runs.get(run.id)
         assert record is not None and record["status"] == "success", record
         assert http.hits == {"/a": 1, "/slow": 2}  # the finished call was not made again
@@ -202,3 +207,54 @@ async def test_two_workers_share_the_runs_and_none_runs_twice(
     await eventually(all_ran, 60, f"300 runs; logs:\n{workers.logs()}")
     hits = await store.search("Hit", limit=1000)
     assert sorted(h.data["n"] for h in hits) == list(range(300))
+
+
+POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"] if POSTGRES else ["sqlite"])
+def db_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    return POSTGRES if request.param == "postgres" and POSTGRES else f"sqlite://{folder / 'list.sqlite3'}"
+
+
+async def test_a_listed_thousand_runs_complete_exactly_once_while_a_worker_is_killed(
+    workers: Workers, redis_server: EmbeddedRedis, db_url: str
+) -> None:
+    """Two workers share the slice jobs of a 1,000-item list; one is killed with SIGKILL mid-list:
+    its slice job runs again once arq's in-progress mark expires (3 s @timeout + 10 s). Every run
+    completes once; an effect is repeated only by a run that was inside that very action when its
+    worker died (docs/operating.md: the action running at a crash may run again, with the same
+    idempotency key), so at most the killed worker's runs in flight."""
+    async with open_test_store(compile_source(APP), url=db_url) as store:
+        workers.env.update(WF_REDIS_URL=redis_server.url, WF_DATABASE_URL=db_url, WF_WORKER_CONCURRENCY="50")
+        first = workers.start()
+        workers.start()
+        q = await _queue(redis_server.url)
+        start = V.now() + timedelta(seconds=3)
+        batch = ScheduledBatch(new_id(), "hit", {}, {"n": list(range(1000))}, 1000, start, timedelta(milliseconds=4))
+        assert await q.submit([batch]) == 1000
+        await q.redis.aclose()
+
+        async def run_ids() -> list[str]:
+            return [r["id"] for r in await store.query('SELECT "id" FROM "runs" WHERE "workflow" = \'hit\'', [])]
+
+        async def some_ran() -> bool:
+            return len(await run_ids()) >= 150
+
+        await eventually(some_ran, 40, f"the first runs; logs:\n{workers.logs()}")
+        killed_at = V.now()
+        workers.kill(first)
+
+        async def all_ran() -> bool:
+            return len(await run_ids()) >= 1000
+
+        await eventually(all_ran, 60, f"1,000 runs; logs:\n{workers.logs()}")
+        assert sorted(await run_ids()) == sorted(batch.item_id(i) for i in range(1000))
+        assert not await store.query('SELECT "id" FROM "runs" WHERE "status" <> \'success\'', [])
+        hits = Counter(h.data["n"] for h in await store.search("Hit", limit=2000))
+        assert sorted(hits) == list(range(1000))  # none lost
+        again = [n for n, k in hits.items() if k > 1]
+        assert len(again) <= 50 and all(k == 2 for k in hits.values() if k > 1)
+        for n in again:  # repeated by the run that was in its action when the worker died
+            record = await store.get_run(batch.item_id(n))
+            assert record is not None and V.parse_date(record["started_at"]) > killed_at

@@ -1,35 +1,44 @@
-"""Flow control for background runs: @retry (backoff, attempts, resuming the journal),
+"""Flow control for background runs: @retry (backoff, N attempts in all, `fail` not retried,
+resuming the journal; the same over HTTP),
 @concurrency per key, @rate_limit (excess waits, nothing dropped), @debounce (last arguments)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from queue_helpers import Start, eventually, fast_settings, runs_of, slow_http
 from wfkit.core.executor import Executor
 
-
-async def test_retry_tries_again_with_the_journal_and_stops_after_the_attempts(start_bg: Start) -> None:
-    src = """
-type Switch {
-  on: boolean = false
-}
+RETRY = """
 @retry(attempts: 3, backoff: 0.05 seconds)
-workflow flaky(url: text) {
-  http_request(method: "GET", url: url)
-  let s = search Switch where on == true
-  fail "not yet" when count(s) == 0
+workflow flaky(once: text, flaky: text) {
+  http_request(method: "GET", url: once)
+  http_request(method: "GET", url: flaky, timeout: 0.3)
 }
 @retry(attempts: 3, backoff: 0.02 seconds)
-workflow hopeless() {
+workflow hopeless(url: text) {
+  http_request(method: "GET", url: url, timeout: 0.1)
+}
+@retry(attempts: 3, backoff: 0.02 seconds)
+workflow verdict(url: text) {
+  http_request(method: "GET", url: url)
   fail "never"
 }
-workflow start(url: text) {
-  schedule flaky(url: url)
-  schedule hopeless()
+workflow start(once: text, flaky: text, slow: text, verdict: text) {
+  schedule flaky(once: once, flaky: flaky)
+  schedule hopeless(url: slow)
+  schedule verdict(url: verdict)
 }
 """
+
+
+async def test_retry_tries_again_with_the_journal_and_stops_after_the_attempts(start_bg: Start) -> None:
     async with slow_http() as http:
-        bg = await start_bg(src)
-        await Executor(bg.app, bg.services).run("start", {"url": http.url("once")}, admin=True)
+        http.delays["/flaky"] = 5.0
+        http.delays["/slow"] = 5.0
+        bg = await start_bg(RETRY)
+        urls = {"once": http.url("once"), "flaky": http.url("flaky"), "slow": http.url("slow")}
+        await Executor(bg.app, bg.services).run("start", {**urls, "verdict": http.url("verdict")}, admin=True)
 
         async def hopeless_done() -> bool:
             rows = await runs_of(bg, "hopeless")
@@ -38,13 +47,18 @@ workflow start(url: text) {
         await eventually(hopeless_done, what="three attempts")
         (row,) = await runs_of(bg, "hopeless")
         assert row["status"] == "failed"
+        assert http.hits["/slow"] == 3  # N attempts in all, as docs/language.md says
         assert await bg.list_scheduled("hopeless") == []
+        # `fail` is the workflow's own verdict: not tried again
+        (row,) = await runs_of(bg, "verdict")
+        assert (await bg.store.get_run(row["id"]))["attempt"] == 1
+        assert http.hits["/verdict"] == 1
 
         async def flaky_failed_once() -> bool:
             return bool(await runs_of(bg, "flaky", "failed"))
 
         await eventually(flaky_failed_once)
-        await bg.store.create("Switch", {"on": True})
+        http.delays["/flaky"] = 0.0
 
         async def flaky_ok() -> bool:
             return bool(await runs_of(bg, "flaky", "success"))
@@ -54,6 +68,28 @@ workflow start(url: text) {
         full = await bg.store.runs.get(row["id"])
         assert full["attempt"] in (2, 3)
         assert http.hits["/once"] == 1  # the action that succeeded is replayed from the journal, not redone
+
+
+async def test_retry_over_http_is_the_same_behaviour(start_bg: Start) -> None:
+    """The HTTP path (`run_with_retries`) tries N times in all, and does not retry `fail`."""
+    from types import SimpleNamespace
+
+    from wfkit.server.auth import Caller
+    from wfkit.server.wf_api import run_with_retries
+
+    async with slow_http() as http:
+        http.delays["/slow"] = 5.0
+        bg = await start_bg(RETRY, worker=False)
+        st: Any = SimpleNamespace(executor=Executor(bg.app, bg.services))
+        admin = Caller(admin=True)
+        hopeless = bg.app.workflows["hopeless"]
+        record = await run_with_retries(st, hopeless, {"url": http.url("slow")}, admin, None)
+        assert record.status == "failed" and record.attempt == 3
+        assert http.hits["/slow"] == 3
+        verdict = bg.app.workflows["verdict"]
+        record = await run_with_retries(st, verdict, {"url": http.url("verdict")}, admin, None)
+        assert record.status == "failed" and record.attempt == 1
+        assert http.hits["/verdict"] == 1
 
 
 async def test_concurrency_limit_per_key(start_bg: Start) -> None:
