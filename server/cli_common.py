@@ -9,7 +9,7 @@ from typing import Any, TextIO
 import orjson
 from wfkit.core.app import App
 from wfkit.core.errors import SourceError
-from wfkit.core.loader import read_sources
+from wfkit.plugins.loader import read_sources
 
 
 def say(text: str, stream: TextIO | None = None) -> None:
@@ -26,7 +26,7 @@ def json_text(value: Any) -> str:
 
 def load(path: str, *, err: TextIO | None = None) -> App:
     """Compile the app, or print every diagnostic and raise SystemExit(1)."""
-    from wfkit.core.loader import build_app
+    from wfkit.plugins.loader import build_app
 
     try:
         return build_app(read_sources(path))

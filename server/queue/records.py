@@ -46,7 +46,7 @@ class RecordSaver:
 
     async def _flush(self, batch: list[tuple[RunRecord, asyncio.Future[None]]]) -> None:
         try:
-            await save_all(self.store, [r for r, _ in batch])
+            await self.store.runs.save([r for r, _ in batch])  # one statement
         except Exception as e:
             for _, f in batch:
                 if not f.done():
@@ -67,16 +67,6 @@ class RecordSaver:
         if self._flushes:
             with contextlib.suppress(Exception):
                 await asyncio.gather(*self._flushes, return_exceptions=True)
-
-
-async def save_all(store: Any, records: list[RunRecord]) -> None:
-    """Save records together (one statement where the store can, else one after another)."""
-    save_runs = getattr(store, "save_runs", None)
-    if save_runs is not None:
-        await save_runs(records)
-    else:
-        for r in records:
-            await store.save_run(r)
 
 
 def record_from(saved: dict[str, Any]) -> RunRecord:

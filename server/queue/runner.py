@@ -167,7 +167,7 @@ class Runner:
         if c.resumed:
             job_try += 1
         if job_try > 1:  # tried before, or its worker died: what did the last delivery finish?
-            saved = await self.store.get_run(c.id)
+            saved = await self.store.runs.get(c.id)
             if saved is not None and saved.get("status") != "running" and (saved.get("attempt") or 1) >= attempt:
                 done = saved.get("attempt") or 1
                 if retry_after(wf.flow, record_from(saved), done) is None:
@@ -220,7 +220,7 @@ class Runner:
         self.journal.held.add(c.id)  # kept until the record is saved: a crash before resumes it
         try:
             record = await self.executor.run(
-                wf, args, user=user, admin=user is None, run_id=c.id, chain=c.chain, trigger=c.kind
+                wf, args, user=user, admin=user is None, run_id=c.id, chain=c.chain, trigger=c.kind, resumed=not fresh
             )
         finally:
             self.journal.held.discard(c.id)

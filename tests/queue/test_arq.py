@@ -117,7 +117,7 @@ async def test_the_worker_wakes_when_another_process_submits(start_bg: Start) ->
     await other.submit([run])
 
     async def ran() -> bool:
-        return await bg.store.get_run(run.id) is not None
+        return await bg.store.runs.get(run.id) is not None
 
     await eventually(ran, 5)
     assert time.monotonic() - t0 < 1.0  # not a poll of several seconds
@@ -131,11 +131,11 @@ async def test_a_paused_worker_starts_nothing(start_bg: Start) -> None:
     await other.submit([run])
     await asyncio.sleep(0.5)
     assert await status(bg, run.id) == JobStatus.queued
-    assert await bg.store.get_run(run.id) is None
+    assert await bg.store.runs.get(run.id) is None
     await other.resume()
 
     async def ran() -> bool:
-        return await bg.store.get_run(run.id) is not None
+        return await bg.store.runs.get(run.id) is not None
 
     await eventually(ran, 5)
 

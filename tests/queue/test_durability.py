@@ -256,5 +256,5 @@ async def test_a_listed_thousand_runs_complete_exactly_once_while_a_worker_is_ki
         again = [n for n, k in hits.items() if k > 1]
         assert len(again) <= 50 and all(k == 2 for k in hits.values() if k > 1)
         for n in again:  # repeated by the run that was in its action when the worker died
-            record = await store.get_run(batch.item_id(n))
+            record = await store.runs.get(batch.item_id(n))
             assert record is not None and V.parse_date(record["started_at"]) > killed_at

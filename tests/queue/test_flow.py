@@ -51,7 +51,7 @@ async def test_retry_tries_again_with_the_journal_and_stops_after_the_attempts(s
         assert await bg.list_scheduled("hopeless") == []
         # `fail` is the workflow's own verdict: not tried again
         (row,) = await runs_of(bg, "verdict")
-        assert (await bg.store.get_run(row["id"]))["attempt"] == 1
+        assert (await bg.store.runs.get(row["id"]))["attempt"] == 1
         assert http.hits["/verdict"] == 1
 
         async def flaky_failed_once() -> bool:
