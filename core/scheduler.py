@@ -8,7 +8,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .context import RunInfo
 
 _PROCESS = secrets.token_hex(6)  # this process's share of an id: unique across processes and machines
 _counter = itertools.count()
@@ -21,6 +24,18 @@ def new_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{_PROCESS}{next(_counter) & 0xFFFFFFFF:08x}"
 
 
+# `user_id` of a run scheduled by an anonymous caller: it runs anonymous too, under privacy rules,
+# as the run that scheduled it did (never as admin). No user id looks like it.
+ANONYMOUS = "-"
+
+
+def caller_id(run: RunInfo) -> str | None:
+    """What a scheduled run keeps of the caller of the run that scheduled it."""
+    if run.user is not None:
+        return run.user.id
+    return None if run.admin else ANONYMOUS
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduledRun:
     """One run of `workflow` due at `run_at`, with JSON arguments (things as their ids)."""
@@ -30,7 +45,7 @@ class ScheduledRun:
     args: dict[str, Any]
     run_at: datetime
     chain: int = 1  # generations since the trigger that started the chain
-    user_id: str | None = None  # the user the scheduling run ran as; None: admin
+    user_id: str | None = None  # the user the scheduling run ran as; None: admin; ANONYMOUS: nobody
     origin: str | None = None  # the run that scheduled it
 
 

@@ -13,7 +13,7 @@ from .app import App, Block, CallStep, CancelStep, CExpr, ScheduleStep, Step, Wo
 from .context import RunInfo
 from .errors import RunError
 from .frame import Frame, RunState
-from .scheduler import ScheduledBatch, ScheduledRun, new_id, split_item_id
+from .scheduler import ScheduledBatch, ScheduledRun, caller_id, new_id, split_item_id
 from .services import Services
 
 MAX_SCHEDULED_IDS_RECORDED = 1_000
@@ -66,7 +66,7 @@ class WorkflowSteps:
                     f"started by one trigger, more than WF_MAX_CHAIN ({limit:,})"
                 )
             start = await self._start_time(s, f)
-            user_id = f.run.user.id if f.run.user is not None else None
+            user_id = caller_id(f.run)
             if s.each_var is None:
                 args = {n: V.to_json(c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
                 run = ScheduledRun(new_id(), s.workflow, args, start, chain, user_id, f.run.id)

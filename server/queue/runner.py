@@ -29,6 +29,7 @@ from wfkit.core.errors import RunError
 from wfkit.core.executor import Executor
 from wfkit.core.flow import key_of, retry_after
 from wfkit.core.runs import RunRecord
+from wfkit.core.scheduler import ANONYMOUS
 from wfkit.core.services import Services
 
 from .frames import admin_frame
@@ -179,7 +180,7 @@ class Runner:
                 return None
         try:
             user = None
-            if c.user_id is not None:
+            if c.user_id is not None and c.user_id != ANONYMOUS:
                 user = await self.store.get("User", c.user_id)
                 if user is None:
                     raise RunError(f"the user {c.user_id} this run was scheduled for no longer exists")
@@ -220,7 +221,14 @@ class Runner:
         self.journal.held.add(c.id)  # kept until the record is saved: a crash before resumes it
         try:
             record = await self.executor.run(
-                wf, args, user=user, admin=user is None, run_id=c.id, chain=c.chain, trigger=c.kind, resumed=not fresh
+                wf,
+                args,
+                user=user,
+                admin=c.user_id is None,  # an anonymous caller's run stays anonymous (docs/language.md §7)
+                run_id=c.id,
+                chain=c.chain,
+                trigger=c.kind,
+                resumed=not fresh,
             )
         finally:
             self.journal.held.discard(c.id)
@@ -242,7 +250,8 @@ class Runner:
 
     async def _fail(self, c: Claim, attempt: int, message: str, status: str | None = None) -> None:
         now = V.now()
-        record = RunRecord(c.id, c.workflow, c.kind, now, V.redact(c.args), c.user_id, c.chain)
+        user = None if c.user_id == ANONYMOUS else c.user_id
+        record = RunRecord(c.id, c.workflow, c.kind, now, V.redact(c.args), user, c.chain)
         record.status, record.finished_at, record.duration_ms = "failed", now, 0.0
         record.error = {"message": message, "line": None}
         if status:

@@ -136,3 +136,31 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(served: Served
             body = _error(other, 422, "IDEMPOTENCY_KEY_REUSED")
             assert "another request" in body["message"]
             assert "Idempotent-Replayed" not in other.headers
+
+
+# ------------------------------------------------------------------ run identity
+
+
+def test_a_run_scheduled_by_an_anonymous_caller_runs_anonymous(served: Served) -> None:
+    label = f"hidden-{time.time_ns()}"
+    admin = {"api_token": served.admin}
+    with served.client() as c:
+        assert c.post("/api/1.1/obj/order", params=admin, json={"title": label}).status_code == 201
+
+        def peeked(by: str) -> str:
+            cons = json.dumps([{"key": "title", "constraint_type": "equals", "value": f"peek {label}"}])
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                found = c.get("/api/1.1/obj/order", params={**admin, "constraints": cons}).json()["response"]
+                notes = [r.get("note") for r in found["results"]]
+                if by in notes:
+                    return by
+                time.sleep(0.1)
+            raise AssertionError(f"no run of peek wrote {by!r} (found {notes})")
+
+        # an anonymous caller cannot search Orders (no `everyone` rule grants it): nor can its run
+        assert c.post("/api/1.1/wf/schedule_peek", json={"label": label}).status_code == 200
+        assert peeked("saw 0") == "saw 0"
+        # an admin's scheduled run is admin: it finds the order
+        assert c.post("/api/1.1/wf/schedule_peek", params=admin, json={"label": label}).status_code == 200
+        assert peeked("saw 1") == "saw 1"

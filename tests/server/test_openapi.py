@@ -28,6 +28,7 @@ PUBLIC = {
     "days_ago",
     "stripe_counted",
     "standard_raw",
+    "schedule_peek",
 }
 
 
