@@ -23,13 +23,18 @@ workflow many(items: list of number) {
 """
 
 
-def test_scheduled_cancel_and_pause_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder (its database and embedded Redis under .wf/) as the current directory."""
+    for name in ("WF_DATABASE_URL", "WF_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("WF_DATABASE_URL", raising=False)
-    monkeypatch.delenv("WF_REDIS_URL", raising=False)
     (tmp_path / "app.wf").write_text(APP)
+    return tmp_path
+
+
+@pytest.mark.usefixtures("project")
+def test_scheduled_cancel_and_pause_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "app.wf", "one", "n=1"]) == 0
     first = json.loads(capsys.readouterr().out)["id"]
     assert main(["run", "app.wf", "many", "items=2", "items=3", "items=4"]) == 0
