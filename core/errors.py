@@ -13,6 +13,7 @@ __all__ = [
     "InvalidDataError",
     "MissingDataError",
     "PluginError",
+    "RateLimitedError",
     "RunError",
     "SourceError",
     "WfError",
@@ -49,6 +50,17 @@ class RunError(WfError):
 
 class ActionError(RunError):
     """An action refused or failed; raise it from a plugin's action with a message for the caller."""
+
+
+class RateLimitedError(ActionError):
+    """Refused for now, too many attempts (`log_in`'s throttle): over HTTP a 429 with Retry-After."""
+
+    status = "RATE_LIMITED"
+    code = 429
+
+    def __init__(self, message: str, *, retry_after: float, line: int | None = None):
+        super().__init__(message, line=line)
+        self.retry_after = retry_after
 
 
 class MissingDataError(RunError):

@@ -33,7 +33,7 @@ from .app import (
     Workflow,
 )
 from .context import ActionContext, RunInfo
-from .errors import MissingDataError, RunError, WfError
+from .errors import MissingDataError, RateLimitedError, RunError, WfError
 from .frame import Frame, RunState
 from .runs import RunRecord
 from .scheduler import new_id
@@ -69,7 +69,10 @@ def _scrub(text: str, secrets: set[str]) -> str:
 
 
 def _remember_secret(state: RunState, name: str, value: Any) -> None:
-    if V.is_secret_name(name) and isinstance(value, str | int | float) and not isinstance(value, bool):
+    if isinstance(value, dict):  # `session = log_in(…)`: its `token` is a secret whatever the name
+        for k, v in value.items():
+            _remember_secret(state, k, v)
+    elif V.is_secret_name(name) and isinstance(value, str | int | float) and not isinstance(value, bool):
         text = V.text(value)
         if len(text) >= 3:  # shorter values would scrub ordinary words
             state.secrets.add(text)
@@ -155,7 +158,7 @@ class Executor(WorkflowSteps):
             state.durable = durable
             state.resumed = durable and (run_id is not None if resumed is None else resumed)
             if durable and run_id is not None:  # a new run has nothing journaled yet
-                state.journal = await self.services.journal.load(run.id)
+                state.journal = J.readable(await self.services.journal.load(run.id))
             if wf.suspends:
                 async with asyncio.timeout(wf.flow.timeout.total_seconds()):
                     end = await self.block(wf.body, frame)
@@ -173,6 +176,8 @@ class Executor(WorkflowSteps):
                 record.params = V.redact(args)
             if isinstance(e, MissingDataError):
                 record.error["status"] = e.status
+            elif isinstance(e, RateLimitedError):  # an HTTP caller gets a 429 with Retry-After
+                record.error.update(status=e.status, code=e.code, retry_after=round(e.retry_after, 3))
         if record.error is None:
             try:
                 if state.scheduled or state.cancels:
@@ -243,7 +248,7 @@ class Executor(WorkflowSteps):
                 seen[n] = f.run.user.id if f.run.user else None
             elif n in f.vars:
                 v = f.vars[n]
-                seen[n] = V.REDACTED if V.is_secret_name(n) and v is not None else _short(V.to_json(v))
+                seen[n] = V.REDACTED if V.is_secret_name(n) and v is not None else _short(V.redact_json(V.to_json(v)))
         self._record(f, step, "skipped", 0.0, {"seen": seen})
         if isinstance(step, ActionStep | ScheduleStep | CallStep) and step.bind is not None:
             f.vars[step.bind] = None  # a skipped `x = … when …` binds empty
@@ -372,7 +377,7 @@ class Executor(WorkflowSteps):
             f.vars[s.bind] = result
             _remember_secret(state, s.bind, result)
         if state.durable and key not in state.journal:  # a run nobody resumes needs no journal
-            encoded = J.encode(result)
+            encoded = J.sealed(result) if s.bind is not None and V.is_secret_name(s.bind) else J.encode(result)
             try:
                 await J.save_retrying(self.services.journal, f.run.id, key, encoded)
             except Exception as e:  # the action succeeded: the run stops, blaming the journal, not it

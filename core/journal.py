@@ -9,7 +9,9 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from .sealing import MARK, SealError, current
 from .things import Thing
+from .values import is_secret_name
 
 
 class Journal(Protocol):
@@ -55,6 +57,8 @@ async def save_retrying(journal: Journal, run_id: str, path: str, result: Any) -
 
 
 # A journaled result is JSON; these keep the values a run can bind (things, dates, durations).
+# Values under secret names (a `log_in` result's token) are sealed (sealing.py): the journal
+# lives in Redis, whose files keep every write.
 
 
 def encode(v: Any) -> Any:
@@ -63,7 +67,7 @@ def encode(v: Any) -> Any:
     if isinstance(v, list):
         return [encode(x) for x in v]
     if isinstance(v, dict):
-        return {"$obj": {k: encode(x) for k, x in v.items()}}
+        return {"$obj": {k: sealed(x) if x is not None and is_secret_name(k) else encode(x) for k, x in v.items()}}
     if isinstance(v, datetime):
         return {"$date": v.isoformat()}
     if isinstance(v, timedelta):
@@ -80,11 +84,32 @@ def encode(v: Any) -> Any:
     return str(v)
 
 
+def readable(entries: dict[str, Any]) -> dict[str, Any]:
+    """The entries this process can decode: one sealed with another data folder's key (a worker on
+    another machine) is dropped, and its action runs again (store writes replay their effects)."""
+    out = {}
+    for path, v in entries.items():
+        try:
+            decode(v)
+        except SealError:
+            continue
+        out[path] = v
+    return out
+
+
+def sealed(v: Any) -> Any:
+    """`encode(v)`, sealed: for a value kept under a secret name."""
+    return current().seal(encode(v))
+
+
 def decode(v: Any) -> Any:
+    """The value `encode` kept; raises SealError for a value sealed with another data folder's key."""
     if isinstance(v, list):
         return [decode(x) for x in v]
     if not isinstance(v, dict):
         return v
+    if MARK in v:
+        return decode(current().unseal(v[MARK]))
     if "$obj" in v:
         return {k: decode(x) for k, x in v["$obj"].items()}
     if "$date" in v:

@@ -347,8 +347,19 @@ def to_json(v: Any) -> Any:
 
 
 def redact(params: dict[str, Any]) -> dict[str, Any]:
-    """JSON for a run record: secret-named values shown as `[redacted]`."""
-    return {k: REDACTED if is_secret_name(k) and v is not None else to_json(v) for k, v in params.items()}
+    """JSON for a run record: secret-named values shown as `[redacted]`, in nested objects too."""
+    redacted: dict[str, Any] = redact_json({k: to_json(v) for k, v in params.items()})
+    return redacted
+
+
+def redact_json(v: Any) -> Any:
+    """JSON with the values of secret-named keys, at any depth, shown as `[redacted]` (a `log_in`
+    result's `token`, wherever a run put it)."""
+    if isinstance(v, dict):
+        return {k: REDACTED if x is not None and is_secret_name(k) else redact_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [redact_json(x) for x in v]
+    return v
 
 
 # --------------------------------------------------------------------------- dates and durations

@@ -14,9 +14,17 @@ from .context import RunInfo
 from .errors import RunError
 from .frame import Frame, RunState
 from .scheduler import ScheduledBatch, ScheduledRun, caller_id, new_id, split_item_id
+from .sealing import current as sealer
 from .services import Services
 
 MAX_SCHEDULED_IDS_RECORDED = 1_000
+
+
+def _arg(name: str, value: Any) -> Any:
+    """A scheduled run's argument as the queue keeps it (JSON, read back by `journal.decode`); a
+    secret-named one sealed, as the queue lives in Redis."""
+    v = V.to_json(value)
+    return sealer().seal(v) if v is not None and V.is_secret_name(name) else v
 
 
 class WorkflowSteps:
@@ -68,7 +76,7 @@ class WorkflowSteps:
             start = await self._start_time(s, f)
             user_id = caller_id(f.run)
             if s.each_var is None:
-                args = {n: V.to_json(c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
+                args = {n: _arg(n, c.fn(f) if not c.is_async else await c.fn(f)) for n, c in s.args}
                 run = ScheduledRun(new_id(), s.workflow, args, start, chain, user_id, f.run.id)
                 f.state.scheduled.append(run)
                 handle: Any = {"id": run.id, "run_at": run.run_at}
@@ -119,7 +127,7 @@ class WorkflowSteps:
         per_item: list[tuple[str, CExpr]] = []
         for n, c in s.args:
             if c.const or (not c.is_async and var not in c.names):
-                fixed[n] = V.to_json(c.fn(f) if not c.is_async else await c.fn(f))
+                fixed[n] = _arg(n, c.fn(f) if not c.is_async else await c.fn(f))
             else:
                 per_item.append((n, c))
         columns: dict[str, list[Any]] = {n: [] for n, _ in per_item}
@@ -127,7 +135,7 @@ class WorkflowSteps:
             for item in items:
                 f.vars[var] = item
                 for n, c in per_item:
-                    columns[n].append(V.to_json(await c.fn(f) if c.is_async else c.fn(f)))
+                    columns[n].append(_arg(n, await c.fn(f) if c.is_async else c.fn(f)))
         return ScheduledBatch(new_id(), s.workflow, fixed, columns, len(items), start, every, chain, user_id, f.run.id)
 
     async def _start_time(self, s: ScheduleStep, f: Frame) -> datetime:

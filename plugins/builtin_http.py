@@ -1,8 +1,8 @@
 """The built-in `http_request` action (docs/language.md §11): call an outside HTTP API with httpx.
 
-Only http and https; a JSON body is sent as JSON and a JSON answer is parsed. Any status comes
-back as the result (`status` tells a 404 from a 200); a timeout or a failed connection fails the
-run with a message naming the method and the URL.
+Only http and https, to addresses the policy allows (http_guard.py); a JSON body is sent as JSON
+and a JSON answer is parsed. Any status comes back as the result (`status` tells a 404 from a 200);
+a timeout or a failed connection fails the run with a message naming the method and the URL.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from wfkit.core.actions import ActionSpec, ParamSpec
 from wfkit.core.errors import ActionError
 
 from . import hookimpl
+from .http_guard import GuardedTransport, Policy
 
 if TYPE_CHECKING:
     from wfkit.core.context import ActionContext
@@ -75,8 +76,9 @@ async def http_request(ctx: ActionContext, target: Any, args: dict[str, Any]) ->
         if not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "application/json"
     shown = f"{method} {url.split('?')[0]}"
+    transport = GuardedTransport(Policy.from_env(), timeout)  # checks every hop (docs/security.md)
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, transport=transport) as client:
             response = await client.request(method, url, headers=headers, **kwargs)
     except httpx.TimeoutException:
         raise ActionError(

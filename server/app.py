@@ -13,6 +13,7 @@ from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
+from wfkit.core import sealing
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, WfError
 from wfkit.core.executor import Executor
@@ -21,8 +22,10 @@ from wfkit.core.store import Store
 from wfkit.plugins.loader import load_app
 from wfkit.plugins.manager import get_registry
 
-from . import data_api, meta_api, wf_api
+from . import data_api, log_secrets, meta_api, wf_api
 from .errors import HttpError, error_response
+from .headers import add_headers
+from .outage import unreachable, watch, which
 from .state import RunRecorder, ServerState
 
 log = logging.getLogger("wfkit.server")
@@ -59,6 +62,8 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     server.blueprint(meta_api.bp)
     server.blueprint(meta_api.health)
     server.error_handler.add(Exception, on_error)
+    server.register_middleware(add_headers, "response")  # errors, 404s and 405s included
+    log_secrets.install()
     server.before_server_start(_open)
     server.after_server_start(_started)
     server.after_server_stop(_close)
@@ -89,6 +94,7 @@ async def _open(server: Sanic[Any, Any]) -> None:
     _defer_stop_signals(server)
     compiled: App = server.ctx.compiled
     services = Services(hooks=get_registry())  # the process's one: the store, the queue and the executor share it
+    sealing.use_folder(server.ctx.data_dir)  # secrets in the queue and journals (docs/security.md)
     store = await Store.open(app=compiled, services=services, global_fallback=True)
     background = None
     try:
@@ -169,5 +175,10 @@ def on_error(request: Request, exc: Exception) -> HTTPResponse:
         return error_response(exc.status_code, "BAD_REQUEST", str(exc))
     if isinstance(exc, WfError):  # a store write refused a value, and the like
         return error_response(400, "BAD_REQUEST", str(exc))
+    if unreachable(exc):  # the database or the queue is down: logged once per outage, not per request
+        watch(which(exc)).failed(exc)
+        response = error_response(503, "SERVICE_UNAVAILABLE", "the database or the queue is unreachable; try again")
+        response.headers["Retry-After"] = "1"
+        return response
     log.exception("error answering %s %s", request.method, request.path)
     return error_response(500, "INTERNAL_ERROR", "the server failed to answer; see its log")

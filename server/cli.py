@@ -61,6 +61,7 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
+    from wfkit.core import sealing
     from wfkit.core.convert import convert_args
     from wfkit.core.executor import Executor
     from wfkit.core.services import Services
@@ -70,6 +71,7 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
     from .queue import Background
 
     services = Services(hooks=get_registry())  # shared by the store, the queue and the run
+    sealing.use_folder(Path(".wf").resolve())  # what it schedules is sealed for the server's worker
     async with await Store.open(app=app, services=services) as store:
         # the durable queue (WF_REDIS_URL, else the embedded Redis under .wf/): what the run
         # schedules, and what its writes trigger, runs when `wf serve` or `wf worker` does

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from rich.table import Table
 from .cli_common import json_text, load, say
 
 DATA_DIR = Path(".wf")
+log = logging.getLogger("wfkit.worker")
 
 
 def _err() -> Console:
@@ -27,6 +29,7 @@ def _err() -> Console:
 
 
 async def _worker(args: argparse.Namespace) -> int:
+    from wfkit.core import sealing
     from wfkit.core.services import Services
     from wfkit.core.store import Store
     from wfkit.plugins.manager import get_registry
@@ -38,6 +41,7 @@ async def _worker(args: argparse.Namespace) -> int:
     if args.concurrency:
         settings.max_jobs = args.concurrency
     services = Services(hooks=get_registry())  # shared by the store, the queue and the worker's runs
+    sealing.use_folder(DATA_DIR)  # reads what `wf serve` sealed in the queue and journals
     store = await Store.open(app=app, services=services)
     try:
         bg = await Background.start(app, store, data_dir=DATA_DIR, settings=settings, services=services)
@@ -49,9 +53,12 @@ async def _worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     where = "WF_REDIS_URL" if os.environ.get("WF_REDIS_URL") else f"the embedded Redis under {DATA_DIR}/redis"
-    _err().print(
-        f"wf worker: {args.app} — {len(app.workflows)} workflows, up to {settings.max_jobs} runs at once, "
-        f"queue on {where} (pid {os.getpid()})"
+    log.info(
+        "wf worker: %s — %d workflows, up to %d runs at once, queue on %s",
+        args.app,
+        len(app.workflows),
+        settings.max_jobs,
+        where,
     )
     try:
         waiter = asyncio.create_task(stop.wait())
@@ -60,11 +67,14 @@ async def _worker(args: argparse.Namespace) -> int:
     finally:
         await bg.stop()
         await store.close()
-    _err().print("wf worker: stopped")
+    log.info("wf worker: stopped")
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from . import logs
+
+    logs.configure("worker")  # a timestamp and the process on every line, as `wf serve` has
     return asyncio.run(_worker(args))
 
 

@@ -12,6 +12,7 @@ from . import openapi
 from .auth import identify
 from .errors import HttpError, forbidden, not_found, unauthorized
 from .jsonio import json_response
+from .outage import DATABASE, unreachable, watch
 from .state import ServerState
 
 bp = Blueprint("meta", url_prefix="/api/1.1/meta")
@@ -146,11 +147,15 @@ async def resume(request: Request) -> HTTPResponse:
 async def healthz(request: Request) -> HTTPResponse:
     st: ServerState = request.app.ctx.state
     checks: dict[str, str] = {}
+    database = watch(DATABASE)  # a health check also tells when an outage ends (docs/operating.md)
     try:
         await st.store.query("SELECT 1")
         checks["database"] = "ok"
+        database.ok()
     except Exception as e:
         checks["database"] = f"unreachable: {e}"
+        if unreachable(e):
+            database.failed(e)
     if st.background is not None:
         checks["queue"] = "ok" if await st.background.healthy() else "unreachable"
     ok = all(v == "ok" for v in checks.values())

@@ -15,8 +15,10 @@ from sanic.worker.loader import AppLoader
 from wfkit.core.app import App
 from wfkit.core.store import database_url
 
+from . import logs
 from .app import APP_ENV, create_app
 from .queue.embedded import EmbeddedRedis
+from .respawn import respawn_dead_workers
 
 
 def _safe_url(url: str) -> str:
@@ -48,6 +50,14 @@ def banner(app: App, app_path: str, host: str, port: int, workers: int, queue: s
     console.print("  Ctrl-C stops the server")
 
 
+def serving_app(app_path: str) -> Sanic[Any, Any]:
+    """The app factory of every `wf serve` process (Sanic's loader calls it in each worker): the
+    app, and this process's log lines marked with its name."""
+    server = create_app(app_path)
+    logs.configure(logs.serve_process_name())  # after Sanic(...), which sets up its own loggers
+    return server
+
+
 def stop_waiting_when_told_to_stop(server: Sanic[Any, Any]) -> None:
     """Sanic's worker manager waits for every worker process to report ready, up to 30 s, even
     after SIGINT or SIGTERM has asked it to stop: a signal in the first second of `wf serve
@@ -75,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         queue = f"embedded Redis under {data_dir / 'redis'} (append-only file on)"
     try:
         banner(app, args.app, args.host, args.port, args.workers, queue)
-        loader = AppLoader(factory=partial(create_app, os.environ[APP_ENV]))
+        loader = AppLoader(factory=partial(serving_app, os.environ[APP_ENV]))
         server = loader.load()
         server.prepare(
             host=args.host,
@@ -89,6 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             Sanic.serve_single(primary=server)
         else:
             server.main_process_ready(stop_waiting_when_told_to_stop)
+            server.main_process_ready(respawn_dead_workers)
             Sanic.serve(primary=server, app_loader=loader)
     finally:
         if embedded is not None:

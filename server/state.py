@@ -17,20 +17,26 @@ from wfkit.core.runs import RunRecord
 from wfkit.core.services import Services
 from wfkit.core.store import Store
 
+from .outage import DATABASE, backoff, unreachable, watch
+
 log = logging.getLogger("wfkit.server")
+
+MAX_BATCH = 500  # run records saved in one statement at most
 
 
 class RunRecorder:
     """Saves run records beside the requests: a batch every `interval` seconds in one statement,
     so a call does not wait for a database commit of its own record (small batches, so that other
-    writes do not queue long behind one)."""
+    writes do not queue long behind one). While the database is unreachable the records wait, and
+    the loop tries again with backoff (the outage is logged once: docs/operating.md)."""
 
     def __init__(self, store: Store, interval: float = 0.02):
         self.store = store
         self.interval = interval
         self.pending: list[RunRecord] = []
         self._task: asyncio.Task[None] | None = None
-        self._closing = False
+        self._closing = asyncio.Event()
+        self._tries = 0  # failed flushes in a row
 
     def add(self, record: RunRecord) -> None:
         self.pending.append(record)
@@ -38,28 +44,45 @@ class RunRecorder:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
-        while not self._closing:
-            await asyncio.sleep(self.interval)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):  # close() ends a backoff at once (stop within 5 s)
+                async with asyncio.timeout(backoff(self._tries) if self._tries else self.interval):
+                    await self._closing.wait()
             await self.flush()
 
     async def flush(self) -> None:
-        batch, self.pending = self.pending, []
+        # what waited out an outage goes in batches of the usual size, not in one long statement
+        batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
         if not batch:
             return
+        database = watch(DATABASE)
         try:
             await self.store.runs.save(batch)
-        except Exception:  # a record must never take the server down; the run itself is done
-            log.exception("could not save %d run record(s)", len(batch))
+        except Exception as e:  # a record must never take the server down; the run itself is done
+            if not unreachable(e):
+                log.exception("could not save %d run record(s)", len(batch))
+                return
+            self.pending[:0] = batch  # kept, in order, for the next try
+            self._tries += 1
+            database.failed(e, run_records=len(self.pending))
+            return
+        self._tries = 0
+        database.ok(run_records=len(batch) + len(self.pending))
 
     async def close(self) -> None:
         """Stop the loop between two writes (cancelling one half-way would leave its transaction
         open), then save what is left."""
         if self._task is not None:
-            self._closing = True
+            self._closing.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        await self.flush()  # one try even during an outage; then on while they save
+        while self.pending and not self._tries:
+            await self.flush()
+        if self.pending:
+            log.error("%d run record(s) not saved: %s is unreachable", len(self.pending), DATABASE)
+            self.pending = []
 
 
 class RateLimiter:

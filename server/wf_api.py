@@ -116,6 +116,8 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
     assert record.error is not None
     status = record.error.get("status", "WORKFLOW_ERROR")
     extra: dict[str, Any] = {"run_id": record.id}
+    if record.error.get("code") == 429:  # throttled (log_in): not kept for an Idempotency-Key, try later
+        raise HttpError(429, status, record.error["message"], retry_after=record.error["retry_after"], **extra)
     if record.error.get("line"):
         extra["line"] = record.error["line"]
     return 400, error_body(400, status, record.error["message"], **extra)

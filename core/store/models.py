@@ -64,6 +64,18 @@ class TokenRow(Model):
         unique_together = (("kind", "name"),)
 
 
+class LoginFailureRow(Model):
+    """Failed `log_in`s for one email in the current window, shared by every server process
+    (logins.py): the email is kept as its sha256, the table holds no address."""
+
+    key = fields.CharField(primary_key=True, max_length=64)
+    failures = fields.IntField()
+    since = fields.CharField(max_length=DATE_WIDTH, db_index=True)  # the window's first failure
+
+    class Meta:
+        table = "login_failures"
+
+
 class OutboxRow(Model):
     """An email kept because no SMTP server is configured (`WF_SMTP_URL`)."""
 

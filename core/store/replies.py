@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 from tortoise.exceptions import IntegrityError
+from wfkit.core import sealing
+from wfkit.core import values as V
 
 from .codec import iso
 from .database import Database
@@ -59,7 +61,10 @@ async def claim(
             }
         if rows and rows[0]["status"] != PENDING:
             body = rows[0]["body"]
-            return int(rows[0]["status"]), orjson.loads(body) if isinstance(body, str | bytes) else dict(body)
+            kept = orjson.loads(body) if isinstance(body, str | bytes) else dict(body)
+            if sealing.is_sealed(kept):  # it held a secret (`finish`)
+                kept = sealing.current().unseal(kept[sealing.MARK])
+            return int(rows[0]["status"]), kept
         if not rows:
             continue  # released meanwhile: try to claim it again
         if asyncio.get_running_loop().time() > deadline:
@@ -71,6 +76,9 @@ async def claim(
 
 
 async def finish(store: Database, key: str, status: int, body: dict[str, Any]) -> None:
+    """Keep the answer; sealed when it holds a secret (a `log_in` token), as it stays 24 hours."""
+    if V.redact_json(body) != body:
+        body = sealing.current().seal(body)
     d = store.dialect
     cast = "::jsonb" if d.name == "postgres" else ""
     await store.execute(

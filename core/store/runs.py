@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
+from wfkit.core import values as V
 from wfkit.core.runs import RunRecord
 
 from .codec import iso
@@ -29,6 +31,14 @@ POSTGRES_FROM_JSON = (
 )
 
 
+def _kept(r: RunRecord) -> RunRecord:
+    """The record as kept: its response without secrets (a `log_in` token given back to the caller
+    is not kept with the run)."""
+    if not r.response:
+        return r
+    return dataclasses.replace(r, response=V.redact_json(r.response))
+
+
 class RunLog:
     """The `runs` table (`store.runs`): `save` records, list the `recent` ones, `get` one whole."""
 
@@ -41,6 +51,7 @@ class RunLog:
         RunRecord.to_json() would."""
         if not records:
             return
+        records = [_kept(r) for r in records]
         if self.db.dialect.name == "postgres":
             rows = [
                 {

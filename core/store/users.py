@@ -27,6 +27,7 @@ from wfkit.core.things import Thing
 
 from .codec import iso, normalize_email, parse_iso
 from .effects import Effect
+from .logins import LoginThrottle
 from .models import new_thing_id
 from .writes import ThingWriter
 
@@ -79,6 +80,7 @@ class Users:
 
     def __init__(self, store: ThingWriter) -> None:
         self.store = store
+        self.throttle = LoginThrottle(store)
 
     async def sign_up(
         self,
@@ -108,8 +110,9 @@ class Users:
     async def log_in(
         self, email: Any, password: Any, *, keep: bool = False, effect: Effect | None = None
     ) -> dict[str, Any]:
-        """`{token, user_id, expires}` (seconds) for the right email and password; one message for
-        a wrong email and a wrong password, so callers cannot tell which addresses exist.
+        """`{token, user_id, expires}` (seconds) for the right email and password; one message and
+        one argon2 verification for a wrong email and a wrong password, so callers cannot tell which
+        addresses exist. Throttled per email (logins.py).
 
         With an `effect`, the token's id is recorded with it. The token itself is never stored, so
         a resumed run cannot replay it: the earlier attempt's token is revoked and a new one issued,
@@ -117,13 +120,16 @@ class Users:
         wrong = ActionError("wrong email or password")
         if not isinstance(email, str) or not isinstance(password, str):
             raise wrong
+        await self.throttle.check(email)  # before the password: a throttled email learns nothing
         rows = await self.store.query(
             f'SELECT "id", "password_hash" FROM "users" WHERE "email" = {self.store.dialect.param(1)}',
             [email.strip().lower()],
         )
         row = rows[0] if rows else None
         if not await verify_password(row["password_hash"] if row else None, password) or row is None:
+            await self.throttle.failed(email)
             raise wrong
+        await self.throttle.succeeded(email)
         if _hasher.check_needs_rehash(row["password_hash"]):
             await self._store_hash(row["id"], await hash_password(password))
         ttl = KEPT_TOKEN_TTL if keep else USER_TOKEN_TTL

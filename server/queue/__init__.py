@@ -212,6 +212,7 @@ class Background(QueueControl):
         """Stop the worker (running runs get its grace period), the ticker, the listener; close Redis."""
         with contextlib.suppress(ValueError):
             self.store.listeners.remove(self.listener)
+        await self.listener.close()
         await self.ticker.stop()
         if self.worker is not None and self._worker_task is not None:
             await self.worker.close()

@@ -28,6 +28,7 @@ from wfkit.core.app import App, Recurring
 from wfkit.core.scheduler import ScheduledRun
 from wfkit.core.services import Services
 
+from ..outage import REDIS, watch
 from .frames import admin_frame, evaluate
 from .queue import Queue, from_ms, to_ms
 
@@ -150,7 +151,9 @@ class Ticker:
                     upcoming[i] = next_fire(r, max(at, now - timedelta(seconds=1)))
 
     async def _fire_logged(self, i: int, r: Recurring, at: datetime) -> None:
+        """Fire; while Redis is unreachable, try again with backoff (the outage is logged once; the
+        ticks missed meanwhile become one, as after a stop)."""
         try:
-            await self.fire(i, r, at)
+            await watch(REDIS).retry(lambda: self.fire(i, r, at))
         except Exception:  # a failing tick must not stop the others
             log.exception("recurring event %s at %s failed to submit", signature(i, r), from_ms(to_ms(at)))

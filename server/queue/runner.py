@@ -32,6 +32,7 @@ from wfkit.core.runs import RunRecord
 from wfkit.core.scheduler import ANONYMOUS
 from wfkit.core.services import Services
 
+from ..outage import DATABASE, unreachable, watch, which
 from .frames import admin_frame
 from .journal import RedisJournal
 from .queue import Claim, Queue, claim_of, now_ms, slice_items
@@ -87,6 +88,7 @@ class Runner:
         self.track_lateness = s.track_lateness
         self.stats = Stats()
         self.finishing: dict[str, str] = {}  # run job id → workflow: its keys go with its job (Worker.finish_job)
+        self.unsaved: set[str] = set()  # runs whose record the database did not take: they run again
 
     # ------------------------------------------------------------------ the arq functions
 
@@ -139,8 +141,11 @@ class Runner:
         """Run an item (its room is taken); True when it is done with (else it is a job of its own now)."""
         try:
             later = await self.run(c, 2 if again else 1)
-        except Exception:  # (its record could not be saved): a job of its own, a little later
-            log.exception("run %s of %s failed in the worker", c.id, c.workflow)
+        except Exception as e:  # (its record could not be saved): a job of its own, a little later
+            if unreachable(e):  # the outage is logged once, not once per run
+                watch(which(e)).failed(e)
+            elif not isinstance(e, Retry):  # (a Retry: a record the database did not take, told by _save)
+                log.exception("run %s of %s failed in the worker", c.id, c.workflow)
             later, again = Again(now_ms() + SAVE_RETRY_S * 1000, c.attempt, False), True
         finally:
             self.active -= 1
@@ -238,11 +243,20 @@ class Runner:
         return record
 
     async def _save(self, record: RunRecord) -> None:
+        database = watch(DATABASE)
         try:
             await self.saver.save(record)
-        except Exception:
-            log.exception("saving the record of run %s failed: it runs again", record.id)
+        except Exception as e:
+            if unreachable(e):  # logged once for the outage, with how many records wait
+                self.unsaved.add(record.id)
+                database.failed(e, run_records=len(self.unsaved))
+            else:
+                log.exception("saving the record of run %s failed: it runs again", record.id)
             raise Retry(defer=SAVE_RETRY_S) from None
+        if database.down:  # back: what waited is being saved again, each by its own job
+            self.unsaved.clear()
+        self.unsaved.discard(record.id)
+        database.ok()
         self.stats.finished += 1
 
     async def _key(self, wf: Workflow, c: Any, args: dict[str, Any]) -> str:

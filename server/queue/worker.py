@@ -24,6 +24,7 @@ from arq.worker import func
 from wfkit.core.app import App
 from wfkit.core.services import Services
 
+from ..outage import REDIS, backoff, unreachable, watch
 from .journal import RedisJournal
 from .queue import RUN, SLICE_FN, Queue, now_ms
 from .runner import Runner, Stats, WorkerSettings
@@ -100,15 +101,22 @@ class Worker(ArqWorker):
     async def main(self) -> None:
         self.ctx["redis"] = self.pool
         listener = asyncio.create_task(self._listen(), name="wfkit-wake")
+        redis, tries = watch(REDIS), 0
         try:
             while not self._closing:
                 self._wake.clear()
                 self._sleep_until = float("inf")  # a submission while reading: look again at once
                 try:
                     delay = await self._iteration()
-                except Exception:
-                    log.exception("reading the queue failed; trying again")
-                    delay = 1.0
+                    redis.ok()
+                    tries = 0
+                except Exception as e:
+                    tries += 1
+                    if unreachable(e):  # logged once for the outage, with the runs that wait on it
+                        redis.failed(e, runs_in_progress=len(self.tasks))
+                    else:
+                        log.exception("reading the queue failed; trying again")
+                    delay = backoff(tries)
                 await self._sleep(delay)
         finally:
             listener.cancel()
@@ -139,7 +147,11 @@ class Worker(ArqWorker):
         for job_id, t in list(self.tasks.items()):
             if t.done():
                 del self.tasks[job_id]
-                t.result()  # errors in arq's run_job are bugs: let them show
+                error = None if t.cancelled() else t.exception()
+                # errors in arq's run_job are bugs: let them show; but Redis answered just now, so a
+                # job that ended as it went away is old news (its mark expires, and it runs again)
+                if error is not None and not unreachable(error):
+                    raise error
         await self.heart_beat()
         # wake for the next health check too (arq writes it from the loop; its key outlives it by 1 s)
         health = max(0.01, self._last_health_check + self.health_check_interval - time.time())
@@ -169,10 +181,13 @@ class Worker(ArqWorker):
 
     async def _listen(self) -> None:
         """Wake messages from other processes (submissions, pause and resume)."""
+        redis, tries = watch(REDIS), 0
         while True:
             pubsub = self.pool.pubsub()
             try:
                 await pubsub.subscribe(self.queue.wake_channel)
+                redis.ok()
+                tries = 0
                 async for msg in pubsub.listen():
                     if msg.get("type") != "message":
                         continue
@@ -183,9 +198,13 @@ class Worker(ArqWorker):
                     self.submitted(due)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("the wake channel failed; listening again")
-                await asyncio.sleep(1.0)
+            except Exception as e:
+                tries += 1
+                if unreachable(e):
+                    redis.failed(e)
+                else:
+                    log.exception("the wake channel failed; listening again")
+                await asyncio.sleep(backoff(tries))
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -4,6 +4,7 @@ unless told not to, and stops within 5 seconds of SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,3 +143,86 @@ def test_a_signal_during_start_up_stops_every_process(tmp_path: Path, moment: st
     if processes_left(proc.pid):
         os.killpg(proc.pid, signal.SIGKILL)
         raise AssertionError("a worker process outlived wf serve:\n" + log.read_text())
+
+
+def serving_workers(proc: subprocess.Popen[str], port: int) -> set[int]:
+    """The pids of `wf serve`'s worker processes: its children that listen on its port (the others
+    are Sanic's state manager, the resource tracker and the embedded Redis)."""
+    import psutil
+
+    found = set()
+    for child in psutil.Process(proc.pid).children():
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")):
+                found.add(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def first_worker_starting(log: Path) -> int:
+    """The pid of the first worker process that says it is starting (it is not ready yet, mostly)."""
+    deadline = time.monotonic() + 40
+    while (m := re.search(r"Starting worker \[(\d+)\]", log.read_text())) is None:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.005)
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("moment", ["serving", "starting"])
+def test_a_worker_killed_with_sigkill_is_replaced(tmp_path: Path, moment: str) -> None:
+    """kill -9 of one of two worker processes, once they serve or while they start: the server logs
+    which one died and how, starts a new one, and answers all along; SIGINT then stops every process
+    within 5 s."""
+    (tmp_path / "app.wf").write_text(APP)
+    port = free_port()
+    proc, log = launch(tmp_path, port, "--workers", "2")
+    url = f"http://127.0.0.1:{port}"
+
+    def wait_for(pattern: str, what: str, answering: bool = True) -> re.Match[str]:
+        """Until the log has `pattern` (40 s at most: a busy machine), checking that the server
+        answers meanwhile, once it has started."""
+        deadline = time.monotonic() + 40
+        while (found := re.search(pattern, log.read_text())) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what}:\n{log.read_text()}")
+            if answering:
+                assert httpx.post(url + "/api/1.1/wf/ping", json={"n": 2}, timeout=10).json()["response"] == {"pong": 2}
+            time.sleep(0.1)
+        return found
+
+    try:
+        if moment == "starting":  # before it reports ready (Sanic alone would stop the server 30 s later)
+            victim = first_worker_starting(log)
+        else:
+            wait_for(r"Worker ready \[\d+\][\s\S]*Worker ready \[\d+\]", "two ready workers", answering=False)
+            deadline = time.monotonic() + 20
+            while len(workers := serving_workers(proc, port)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            victim = min(workers)  # found in the process tree: a child of `wf serve` listening on its port
+        os.kill(victim, signal.SIGKILL)
+        pattern = rf"serve-main\[\d+\] ERROR wfkit.server: (serve-worker-\d) \(pid {victim}\) died: killed by SIGKILL"
+        died = wait_for(pattern, "death line", answering=moment == "serving")
+        restarted = wait_for(
+            rf"{died.group(1)} started again as pid (\d+)", "restart line", answering=moment == "serving"
+        )
+        newcomer = int(restarted.group(1))
+        wait_for(rf"{died.group(1)}\[{newcomer}\] INFO sanic.server: Worker ready", "ready new worker")
+        assert newcomer in serving_workers(proc, port) and victim not in serving_workers(proc, port)
+        with httpx.Client(base_url=url, timeout=10) as c:
+            answers = [c.post("/api/1.1/wf/ping", json={"n": i}).json()["response"] for i in range(20)]
+        assert answers == [{"pong": i} for i in range(20)]
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert stop(proc, signal.SIGINT) < 5
+    text = log.read_text()
+    assert text.count("died:") == 1, text
+    # past the banner, every line has a timestamp and the process that wrote it (docs/operating.md)
+    lines = text.split("Ctrl-C stops the server\n", 1)[1].splitlines()
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z serve-(main|worker-[12])\[\d+\] [A-Z]+ [\w.]+: ")
+    assert lines and all(stamp.match(line) for line in lines), text
+    deadline = time.monotonic() + 5
+    while processes_left(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not processes_left(proc.pid), text
