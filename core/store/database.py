@@ -7,7 +7,9 @@ because JSON expressions are outside what its query builder does on both databas
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -28,6 +30,8 @@ def database_url(url: str | None = None) -> str:
     """The URL to open: the one given, else `WF_DATABASE_URL`, else an SQLite file under `.wf/`."""
     return url or os.environ.get("WF_DATABASE_URL") or DEFAULT_URL
 
+
+SCHEMA_TRIES = 5  # creating the schema, when PostgreSQL aborts it as a deadlock with another process's
 
 # (table, column, type) that `safe` schema generation does not add to tables made by an older wfkit
 ADDED_COLUMNS = [("idempotency", "request", "VARCHAR(64) NOT NULL DEFAULT ''")]
@@ -100,8 +104,20 @@ class Database:
     async def generate_schemas(self) -> None:
         """Create the tables and indexes that do not exist yet (never drops or alters anything)."""
         assert self._ctx is not None, "the store is not open"
-        with self.current():
-            await self._ctx.generate_schemas(safe=True)
+        for attempt in range(SCHEMA_TRIES):
+            try:
+                with self.current():
+                    await self._ctx.generate_schemas(safe=True)
+                break
+            except Exception as e:
+                # PostgreSQL: the schema script runs in one transaction, and even when everything
+                # exists its `CREATE INDEX IF NOT EXISTS` (ShareLock) and `COMMENT ON TABLE`
+                # (ShareUpdateExclusiveLock) lock each table. Two processes opening the store at once
+                # (`wf serve --workers 2`, `wf worker`s started together) lock the same tables in
+                # turn and deadlock; PostgreSQL aborts one, which would exit. It is idempotent: again.
+                if "deadlock detected" not in str(e) or attempt == SCHEMA_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
         for table, column, sql_type in ADDED_COLUMNS:
             await self._add_column(table, column, sql_type)
         self.indexes = await self.index_names()

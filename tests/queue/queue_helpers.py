@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 from wfkit.server.queue import Background, WorkerSettings
+
+POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES else ["sqlite"]
 
 
 def fast_settings(**kw: Any) -> WorkerSettings:
@@ -94,3 +104,100 @@ class SlowHTTP:
 async def slow_http() -> AsyncIterator[SlowHTTP]:
     async with SlowHTTP() as server:
         yield server
+
+
+# ------------------------------------------------------------------ real processes: `wf worker`, `wf serve`
+
+
+def database_url(backend: str, folder: Path, name: str = "data.sqlite3") -> str:
+    """A database for a test with real processes: a new SQLite file in `folder`, or the PostgreSQL
+    test database (WF_TEST_POSTGRES_URL; empty it with `open_test_store(app, url=…)` first)."""
+    if backend == "postgres":
+        assert POSTGRES is not None
+        return POSTGRES
+    return f"sqlite://{folder / name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wf_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wfkit.server.cli", *args]
+
+
+class Workers:
+    """`wf worker` subprocesses in one folder, killed at the end of the test whatever happens."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.env = env
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = open(self.folder / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            wf_command("worker", "app.wf"), cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def logs(self) -> str:
+        return "\n".join(f.read_text(errors="replace") for f in sorted(self.folder.glob("worker-*.log")))
+
+
+@contextmanager
+def serving(folder: Path, env: dict[str, str], *args: str) -> Iterator[str]:
+    """`wf serve app.wf` in `folder` on 127.0.0.1 and a free port (its output in `serve.log`), in a
+    process group of its own; yields its URL once `/healthz` answers. Stopped with SIGTERM (its
+    embedded Redis with it); SIGKILL to its group if it does not stop within 15 s."""
+    port = free_port()
+    log = folder / "serve.log"
+    with log.open("wb") as out:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(
+            wf_command("serve", "app.wf", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", *args),
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("wf serve did not start:\n" + log.read_text(errors="replace"))
+            time.sleep(0.1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its worker processes too
+            proc.wait()

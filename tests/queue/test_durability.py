@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from queue_helpers import eventually, slow_http
+from queue_helpers import BACKENDS, Workers, database_url, eventually, slow_http
 from wfkit.core import values as V
 from wfkit.core.scheduler import ScheduledBatch, ScheduledRun, new_id
 from wfkit.core.store import Store
@@ -41,46 +38,6 @@ workflow hit(n: number) {
   create Hit(n: n)
 }
 """
-
-
-class Workers:
-    """`wf worker` subprocesses in one folder, killed at the end of the test whatever happens."""
-
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.folder = folder
-        self.env = env
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        log = open(self.folder / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wfkit.server.cli", "worker", "app.wf"],
-            cwd=self.folder,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen[bytes]) -> None:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-    def logs(self) -> str:
-        return "\n".join(f.read_text(errors="replace") for f in sorted(self.folder.glob("worker-*.log")))
 
 
 @pytest.fixture
@@ -209,12 +166,9 @@ async def test_two_workers_share_the_runs_and_none_runs_twice(
     assert sorted(h.data["n"] for h in hits) == list(range(300))
 
 
-POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgres"] if POSTGRES else ["sqlite"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, folder: Path) -> str:
-    return POSTGRES if request.param == "postgres" and POSTGRES else f"sqlite://{folder / 'list.sqlite3'}"
+    return database_url(request.param, folder, "list.sqlite3")
 
 
 async def test_a_listed_thousand_runs_complete_exactly_once_while_a_worker_is_killed(
