@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from processes import free_port, wait_until_healthy, wf_command
 from wfkit.server.queue import Background, WorkerSettings
 
 POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
@@ -118,16 +116,6 @@ def database_url(backend: str, folder: Path, name: str = "data.sqlite3") -> str:
     return f"sqlite://{folder / name}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wf_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "wfkit.server.cli", *args]
-
-
 class Workers:
     """`wf worker` subprocesses in one folder, killed at the end of the test whatever happens."""
 
@@ -182,16 +170,7 @@ def serving(folder: Path, env: dict[str, str], *args: str) -> Iterator[str]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("wf serve did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.1)
+        wait_until_healthy(url, proc, log, 40)
         yield url
     finally:
         if proc.poll() is None:

@@ -22,7 +22,8 @@ import httpx
 import orjson
 import psutil
 import pytest
-from queue_helpers import BACKENDS, Workers, database_url, eventually, serving, wf_command
+from processes import wf
+from queue_helpers import BACKENDS, Workers, database_url, eventually, serving
 from wfkit.core import values as V
 from wfkit.core.store import Store
 from wfkit.server.queue import EmbeddedRedis
@@ -188,13 +189,4 @@ async def _busy_one(pair: list[subprocess.Popen[bytes]], at: float) -> subproces
 
 
 def _admin_token(folder: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        wf_command("token", "create", "--name", "chaos"),
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
+    return wf("token", "create", "--name", "chaos", cwd=folder, env=env).stdout.strip()

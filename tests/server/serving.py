@@ -5,34 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wf(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wfkit.server.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+from processes import free_port, wait_until_healthy, wf, wf_command
 
 
 @dataclass
@@ -65,7 +45,7 @@ def serving(app: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator
     port = free_port()
     with (cwd / "server.log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "wfkit.server.cli", "serve", app.name, "--port", str(port)],
+            wf_command("serve", app.name, "--port", str(port)),
             cwd=cwd,
             env=env,
             stdout=log,
@@ -73,18 +53,12 @@ def serving(app: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator
             text=True,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                raise RuntimeError("wf serve did not start:\n" + (cwd / "server.log").read_text())
-            time.sleep(0.1)
+        try:
+            wait_until_healthy(url, process, cwd / "server.log", 30)
+        except RuntimeError:
+            process.kill()
+            process.wait()
+            raise
         yield Served(url, admin, process, cwd, env)
         process.send_signal(signal.SIGINT)
         try:

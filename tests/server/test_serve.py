@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import free_port
+from processes import free_port
 
 APP = """
 @exposed(auth: none)
