@@ -2,28 +2,25 @@
 (`.wf/secret.key`), so a copy of Redis' files or of the database does not give them away
 (docs/security.md, "What is stored how").
 
-A sealed value is `{"$sealed": TEXT}`: the value's JSON, XORed with a SHAKE-256 keystream of the key
-and a random nonce, followed by an HMAC-SHA256 tag (encrypt-then-MAC; hashlib only). A process that
-never calls `use_folder` seals with a key of its own, good for as long as it runs (`wf check`, tests).
+A sealed value is `{"$sealed": TOKEN}`: the value's JSON as a Fernet token (AES-128-CBC with a random
+IV, then HMAC-SHA256 over it: `cryptography`'s recipe, not one of our own). A process that never
+calls `use_folder` seals with a key of its own, good for as long as it runs (`wf check`, tests).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.fernet import Fernet, InvalidToken
 
 from .errors import WfError
 
 KEY_FILE = "secret.key"
-NONCE = 16
-TAG = 16
 MARK = "$sealed"
 
 
@@ -33,29 +30,17 @@ class SealError(WfError):
 
 class Sealer:
     def __init__(self, key: bytes) -> None:
-        self._enc = hashlib.sha256(b"wfkit seal: encrypt\0" + key).digest()
-        self._mac = hashlib.sha256(b"wfkit seal: authenticate\0" + key).digest()
-
-    def _xor(self, nonce: bytes, data: bytes) -> bytes:
-        stream = hashlib.shake_256(self._enc + nonce).digest(len(data))
-        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+        self._fernet = Fernet(base64.urlsafe_b64encode(key[:32]))  # the key file's 32 random bytes
 
     def seal(self, value: Any) -> dict[str, str]:
         """`value` (JSON) sealed."""
-        nonce = secrets.token_bytes(NONCE)
-        body = nonce + self._xor(nonce, orjson.dumps(value))
-        tag = hmac.new(self._mac, body, hashlib.sha256).digest()[:TAG]
-        return {MARK: base64.urlsafe_b64encode(body + tag).decode()}
+        return {MARK: self._fernet.encrypt(orjson.dumps(value)).decode()}
 
     def unseal(self, sealed: str) -> Any:
         try:
-            raw = base64.urlsafe_b64decode(sealed)
-        except (ValueError, TypeError):
-            raise SealError("a sealed value is damaged") from None
-        body, tag = raw[:-TAG], raw[-TAG:]
-        if len(body) < NONCE or not hmac.compare_digest(tag, hmac.new(self._mac, body, hashlib.sha256).digest()[:TAG]):
-            raise SealError(f"a sealed value was not sealed with this data folder's {KEY_FILE}")
-        return orjson.loads(self._xor(body[:NONCE], body[NONCE:]))
+            return orjson.loads(self._fernet.decrypt(sealed.encode()))
+        except (InvalidToken, ValueError):
+            raise SealError(f"a sealed value was not sealed with this data folder's {KEY_FILE}") from None
 
 
 def load_key(folder: Path) -> bytes:
