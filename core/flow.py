@@ -40,10 +40,13 @@ def retry_after(flow: FlowControl, record: RunRecord, attempt: int) -> float | N
     return base * random.uniform(1 - JITTER, 1 + JITTER)
 
 
+NO_KEY = "-"  # the key of a limit that has no `key:` expression
+
+
 async def key_of(c: CExpr | None, frame: Frame) -> str:
-    """The value of a `key:` expression in `frame` (the run's parameters bound), as text; "-"
+    """The value of a `key:` expression in `frame` (the run's parameters bound), as text; NO_KEY
     without one."""
     if c is None:
-        return "-"
+        return NO_KEY
     value: Any = await c.fn(frame) if c.is_async else c.fn(frame)
     return orjson.dumps(V.to_json(value)).decode()

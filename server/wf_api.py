@@ -14,7 +14,7 @@ from wfkit.core import values as V
 from wfkit.core.app import CExpr, Workflow
 from wfkit.core.convert import convert_args
 from wfkit.core.errors import RunError
-from wfkit.core.flow import attempts, key_of, retry_after
+from wfkit.core.flow import NO_KEY, attempts, key_of, retry_after
 from wfkit.core.runs import RunRecord
 from wfkit.core.store import replies
 
@@ -152,6 +152,8 @@ async def run_with_retries(
 
 
 async def _key(st: ServerState, key: CExpr | None, args: dict[str, Any]) -> str:
+    if key is None:  # most limits have no key: no frame to build for each call
+        return NO_KEY
     frame = st.services.frame()
     frame.vars = dict(args)
     return await key_of(key, frame)
