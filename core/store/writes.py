@@ -72,10 +72,12 @@ class ThingWriter(ThingReader):
         value = orjson.dumps({**known, **fields}).decode()
         p1, p2 = self.dialect.param(1), self.dialect.param(2)
         cast = "::jsonb" if self.dialect.name == "postgres" else ""
-        if rows:
-            await self.execute(f'UPDATE "wf_meta" SET "value" = {p2}{cast} WHERE "key" = {p1}', ["fields", value])
-        else:
-            await self.execute(f'INSERT INTO "wf_meta" ("key", "value") VALUES ({p1}, {p2}{cast})', ["fields", value])
+        # An upsert: `wf serve --workers N` opens the store in N processes at once.
+        await self.execute(
+            f'INSERT INTO "wf_meta" ("key", "value") VALUES ({p1}, {p2}{cast}) '
+            'ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"',
+            ["fields", value],
+        )
 
     async def _backfill(self, type_name: str, name: str, fi: FieldInfo) -> None:
         assert fi.default is not None
