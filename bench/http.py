@@ -4,10 +4,13 @@
   (b) `wf serve` running a pure workflow           (params → let → return)
   (c) `wf serve` running a workflow that creates a thing in SQLite
 
-    python bench/http.py [--seconds 10] [--connections 16]
+    python bench/http.py [--rounds 3] [--seconds 10] [--connections 16]
 
-Each server is one process with the access log off; wrk runs one thread. Prints req/s, p50 and
-p99 latency, and the ratios b/a and c/a. Targets (issue 4): b/a ≥ 0.5, c/a ≥ 0.25, p99 < 20 ms.
+Both servers run at once, one process each with the access log off, and are warmed up; then each
+round measures a, b and c one after the other, the order turning each round (a b c, b c a, c a b),
+so that no side always goes first or last. wrk runs one thread. Every measurement is printed (req/s,
+p50 and p99 latency, its ratio to the same round's a), then the median of the rounds' ratios b/a
+and c/a. Targets (issue 4): b/a ≥ 0.5, c/a ≥ 0.25, p99 < 20 ms.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -130,6 +134,7 @@ def wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, float]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="HTTP benchmark: bare Sanic vs wf serve")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args()
@@ -144,35 +149,59 @@ def main() -> None:
         lua.write_text(POST_LUA)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("WF_DATABASE_URL", None)
-        results: dict[str, dict[str, float]] = {}
+        env.pop("WF_REDIS_URL", None)
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/api/1.1/wf/pure"
-        with server([sys.executable, "bare.py", str(port)], cwd, url, env):
-            wrk(url, lua, 2, args.connections)  # warm-up
-            results["a bare Sanic"] = wrk(url, lua, args.seconds, args.connections)
+        bare_port, wf_port = free_port(), free_port()
+        base = f"http://127.0.0.1:{wf_port}/api/1.1/wf"
+        targets = {
+            "a bare Sanic": f"http://127.0.0.1:{bare_port}/api/1.1/wf/pure",
+            "b wf: pure workflow": base + "/pure",
+            "c wf: create in SQLite": base + "/create_hit",
+        }
+        wf_cmd = [
+            sys.executable,
+            "-m",
+            "wfkit.server.cli",
+            "serve",
+            "app.wf",
+            "--port",
+            str(wf_port),
+            "--no-access-log",
+        ]
+        with (
+            server([sys.executable, "bare.py", str(bare_port)], cwd, targets["a bare Sanic"], env),
+            server(wf_cmd, cwd, base + "/pure", env),
+        ):
+            for url in targets.values():
+                wrk(url, lua, 2, args.connections)  # warm-up
+            print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, POST JSON, one server process each")
+            names = list(targets)
+            results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+            for r in range(args.rounds):
+                order = names[r % 3 :] + names[: r % 3]
+                for name in order:
+                    results[name].append(wrk(targets[name], lua, args.seconds, args.connections))
+                base_rps = results["a bare Sanic"][-1]["rps"]
+                print(f"round {r + 1} (order {' '.join(n[0] for n in order)}):")
+                for name in names:
+                    m = results[name][-1]
+                    print(
+                        f"  {name:24} {m['rps']:9.0f} req/s   p50 {m['p50']:6.2f} ms   p99 {m['p99']:6.2f} ms   "
+                        f"ratio {m['rps'] / base_rps:4.2f}"
+                    )
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}/api/1.1/wf"
-        cmd = [sys.executable, "-m", "wfkit.server.cli", "serve", "app.wf", "--port", str(port), "--no-access-log"]
-        with server(cmd, cwd, base + "/pure", env):
-            wrk(base + "/pure", lua, 2, args.connections)
-            results["b wf: pure workflow"] = wrk(base + "/pure", lua, args.seconds, args.connections)
-            wrk(base + "/create_hit", lua, 2, args.connections)
-            results["c wf: create in SQLite"] = wrk(base + "/create_hit", lua, args.seconds, args.connections)
-
-    base_rps = results["a bare Sanic"]["rps"]
-    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, POST JSON, one server process each")
-    for name, r in results.items():
-        ratio = r["rps"] / base_rps
-        print(
-            f"  {name:24} {r['rps']:9.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   ratio {ratio:4.2f}"
+    def ratio(name: str) -> float:
+        return statistics.median(
+            m["rps"] / a["rps"] for m, a in zip(results[name], results["a bare Sanic"], strict=True)
         )
-    b = results["b wf: pure workflow"]
-    c = results["c wf: create in SQLite"]
+
+    def p99(name: str) -> float:
+        return statistics.median(m["p99"] for m in results[name])
+
+    b, c = "b wf: pure workflow", "c wf: create in SQLite"
     print(
-        f"b/a = {b['rps'] / base_rps:.2f} (target ≥ 0.5)   c/a = {c['rps'] / base_rps:.2f} (target ≥ 0.25)   "
-        f"p99 b {b['p99']:.1f} ms, c {c['p99']:.1f} ms (target < 20 ms)"
+        f"median of {args.rounds} rounds: b/a = {ratio(b):.2f} (target ≥ 0.5)   c/a = {ratio(c):.2f} (target ≥ 0.25)   "
+        f"p99 b {p99(b):.1f} ms, c {p99(c):.1f} ms (target < 20 ms)"
     )
 
 

@@ -1,12 +1,18 @@
 """Store throughput: workflows that `create` and `search` through wfkit, against bare tortoise doing
 the same inserts and the same query on the same database in the same run.
 
-    python bench/store.py [--url sqlite:///tmp/bench.sqlite3 | postgres://…] [--creates 2000]
-                          [--rows 20000] [--searches 200]
+    python bench/store.py [--url sqlite:///tmp/bench.sqlite3 | postgres://…] [--rounds 3]
+                          [--creates 1000] [--rows 20000] [--searches 100]
 
-wfkit's side is the whole path: a compiled workflow run by the executor (run record, journal,
-type checks, privacy lookup), the store's SQL. The bare side is tortoise's model API
-(`ThingRow.create`) and a queryset with a `RawSQL` annotation.
+wfkit's side is a compiled workflow run by the executor (arguments converted, type checks, the
+privacy lookup, the run's record built in memory) and the store's SQL. The record is not saved:
+`wf serve` saves records in batches beside the requests, which bench/http.py measures. The bare
+side is tortoise's model API (`ThingRow.create`) and a queryset with a `RawSQL` annotation, also
+with `.values()` (no model objects).
+
+Each measure runs --rounds times, the sides taking turns to go first (creates) or rotating
+(searches); every round is printed, then the median of the rounds' ratios. Both sides search once
+before the clock starts (the first wfkit search makes the expression index the bare query uses).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import os
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -64,7 +71,32 @@ async def timed(n: int, fn: Callable[[int], Awaitable[Any]]) -> float:
     return n / (time.perf_counter() - start)
 
 
-async def main(url: str, creates: int, rows: int, searches: int) -> None:
+async def rounds(
+    title: str, rounds: int, n: int, sides: list[tuple[str, Callable[[int], Awaitable[Any]]]]
+) -> dict[str, list[float]]:
+    """`rounds` rounds of `n` calls of each side, the order rotating each round; every round printed
+    with each side's ratio to the first (wfkit), then the medians."""
+    got: dict[str, list[float]] = {name: [] for name, _ in sides}
+    print(f"{title} ({n:,} calls per side per round)")
+    for r in range(rounds):
+        order = sides[r % len(sides) :] + sides[: r % len(sides)]
+        for name, fn in order:
+            got[name].append(await timed(n, lambda i, fn=fn, r=r: fn(r * n + i)))
+        wf = got[sides[0][0]][-1]
+        parts = [f"{name} {got[name][-1]:8,.0f} /s" for name, _ in sides]
+        ratios = [f"wfkit/{name} {wf / got[name][-1]:.2f}" for name, _ in sides[1:]]
+        print(f"  round {r + 1} ({order[0][0]} first): " + "   ".join(parts) + "   " + "   ".join(ratios))
+    wf_runs = got[sides[0][0]]
+    for name, _ in sides[1:]:
+        ratio = statistics.median(a / b for a, b in zip(wf_runs, got[name], strict=True))
+        print(
+            f"  median wfkit/{name}: {ratio:.2f}   (medians: wfkit {statistics.median(wf_runs):,.0f} /s, "
+            f"{name} {statistics.median(got[name]):,.0f} /s)"
+        )
+    return got
+
+
+async def main(url: str, n_rounds: int, creates: int, rows: int, searches: int) -> None:
     app = compile_source(SOURCE)
     services = Services()  # one, shared by the store and the executor, as in a server process
     store = await Store.open(url, app, services=services)
@@ -73,7 +105,7 @@ async def main(url: str, creates: int, rows: int, searches: int) -> None:
             await store.execute(f'DELETE FROM "{table}"')
         executor = Executor(app, services)
         rng = random.Random(7)
-        amounts = [rng.randint(1, 1000) for _ in range(max(creates, rows))]
+        amounts = [rng.randint(1, 1000) for _ in range(max(creates * n_rounds, rows))]
 
         async def wf_create(i: int) -> None:
             record = await executor.run("add", {"t": f"order {i}", "a": amounts[i], "p": i % 2 == 0})
@@ -84,12 +116,14 @@ async def main(url: str, creates: int, rows: int, searches: int) -> None:
             data = {"title": f"order {i}", "amount": amounts[i], "paid": i % 2 == 0}
             await ThingRow.create(id=new_thing_id(), type="Order", data=data, created_at=now, modified_at=now)
 
+        print(f"database: {store.dialect.name}")
         ctx = store.tortoise_context
         with ctx:
-            wf_creates = await timed(creates, wf_create)
-            bare_creates = await timed(creates, bare_create)
+            await rounds(
+                "create one Order", n_rounds, creates, [("wfkit workflow", wf_create), ("bare tortoise", bare_create)]
+            )
             # fill up to `rows` Orders for the search (in one transaction: only the data matters here)
-            missing = rows - 2 * creates
+            missing = rows - 2 * creates * n_rounds
             if missing > 0:
                 now = iso(datetime.now(UTC))
                 batch = [
@@ -105,7 +139,7 @@ async def main(url: str, creates: int, rows: int, searches: int) -> None:
                 ]
                 await ThingRow.bulk_create(batch, batch_size=1000)
             total = await store.count("Order")
-            # the first search makes the expression index; the bare query uses the same expression
+            # the first wfkit search makes the expression index; the bare query uses the same expression
             await executor.run("big", {"min": 10})
             expr = index_expr(store.dialect, "amount", NUMBER) or ""
             amount = RawSQL(expr)
@@ -135,26 +169,29 @@ async def main(url: str, creates: int, rows: int, searches: int) -> None:
                 found = await bare_query(i).values("id", "type", "data", "created_at", "modified_at", "created_by")
                 assert len(found) == 100
 
-            wf_searches = await timed(searches, wf_search)
-            bare_searches = await timed(searches, bare_search)
-            bare_values = await timed(searches, bare_search_values)
+            for warm_up in (wf_search, bare_search, bare_search_values):  # every side once, untimed
+                await warm_up(0)
+            await rounds(
+                f"search 100 of {total:,} Orders (where paid == false and amount > N order by amount desc)",
+                n_rounds,
+                searches,
+                [
+                    ("wfkit workflow", wf_search),
+                    ("bare models", bare_search),
+                    ("bare .values()", bare_search_values),
+                ],
+            )
     finally:
         await store.close()
-
-    print(f"database: {store.dialect.name}, {total:,} Orders for the search")
-    print(f"create  wfkit workflow  {wf_creates:10,.0f} /s")
-    print(f"create  bare tortoise   {bare_creates:10,.0f} /s   wfkit/bare = {wf_creates / bare_creates:.2f}")
-    print(f"search  wfkit workflow  {wf_searches:10,.0f} /s   (limit 100, things hydrated)")
-    print(f"search  bare models     {bare_searches:10,.0f} /s   wfkit/bare = {wf_searches / bare_searches:.2f}")
-    print(f"search  bare .values()  {bare_values:10,.0f} /s   wfkit/bare = {wf_searches / bare_values:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=None, help="a database URL (default: a new SQLite file)")
-    parser.add_argument("--creates", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--creates", type=int, default=1000, help="per side per round")
     parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--searches", type=int, default=100, help="per side per round")
     ns = parser.parse_args()
     folder = None
     url = ns.url
@@ -162,7 +199,7 @@ if __name__ == "__main__":
         folder = tempfile.mkdtemp(prefix="wfkit-bench-")
         url = f"sqlite://{os.path.join(folder, 'bench.sqlite3')}"
     try:
-        asyncio.run(main(url, ns.creates, ns.rows, ns.searches))
+        asyncio.run(main(url, ns.rounds, ns.creates, ns.rows, ns.searches))
     finally:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

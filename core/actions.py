@@ -82,6 +82,23 @@ class ActionSpec:
     doc: str = ""
     target_required: bool = True
 
+    def signature(self) -> str:
+        """How a statement calls it, for `wf plugins`: `create TYPE(…fields of TYPE) → TYPE`."""
+        target = {"none": "", "type": " TYPE", "thing": " THING", "value": " VALUE"}[self.target]
+        if target and not self.target_required:
+            target = f" [{target.strip()}]"
+        args = [_param_text(p) for p in self.params]
+        if self.fields_args == "User":
+            args.append("…fields of User")
+        elif self.fields_args == "target":
+            args.append("…fields of " + ("TYPE" if self.target == "type" else "its type"))
+        result = self.result
+        if result == "target":
+            result = "TYPE" if self.target == "type" else "THING"
+        arrow = "" if result == "nothing" else f" → {_result_text(result)}"
+        call = f"({', '.join(args)})" if args or not target else ""
+        return f"{self.verb}{target}{call}{arrow}"
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
@@ -104,6 +121,22 @@ class FunctionSpec:
     doc: str = ""
     variadic: bool = False
     kwargs: tuple[ParamSpec, ...] = ()
+
+    def signature(self) -> str:
+        """How an expression calls it, for `wf plugins`: `round(value: number, [digits: number]) → number`."""
+        args = [_param_text(p) for p in self.params]
+        if self.variadic and args:
+            args[-1] += ", …"
+        args += [f"[{p.name}: {p.type}]" for p in self.kwargs]
+        return f"{self.name}({', '.join(args)}) → {_result_text(self.result)}"
+
+
+def _param_text(p: ParamSpec) -> str:
+    return f"{p.name}: {p.type}" if p.required else f"[{p.name}: {p.type}]"
+
+
+def _result_text(result: ResultType) -> str:
+    return result if isinstance(result, str) else "(the type of its arguments)"
 
 
 @dataclass

@@ -7,7 +7,7 @@ closures (`CExpr`); running a workflow never looks at the AST again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +21,7 @@ from .values import is_secret_name
 if TYPE_CHECKING:
     from .actions import ActionSpec
     from .frame import Frame
+    from .symbols import Symbols
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,19 @@ class ParamInfo:
         object.__setattr__(self, "secret", is_secret_name(self.name))
 
 
+def walk(block: Block) -> Iterator[Step]:
+    """Every statement of `block`, nested ones included, in source order."""
+    for step in block:
+        yield step
+        if isinstance(step, IfStep):
+            for _, body in step.branches:
+                yield from walk(body)
+            if step.else_body:
+                yield from walk(step.else_body)
+        elif isinstance(step, ForEachStep):
+            yield from walk(step.body)
+
+
 Auth = Literal["user", "admin", "none"]
 
 
@@ -266,6 +280,7 @@ class App:
     triggers: list[DbTrigger] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    symbols: Symbols | None = None  # where names are declared and used, for editors (compiled with symbols=True)
 
     def type_named(self, name: str) -> TypeInfo | None:
         """A type by its declared name or in lower case (as Bubble's Data API paths write it)."""

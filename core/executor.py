@@ -438,4 +438,5 @@ def _short(v: Any) -> Any:
 
 
 def _human(d: timedelta) -> str:
-    return f"{V.text(V.normalize_number(d.total_seconds()))} seconds"
+    seconds = d.total_seconds()
+    return f"{V.text(V.normalize_number(seconds))} second{'' if seconds == 1 else 's'}"

@@ -1,4 +1,8 @@
-"""A workflow's action graph as a Mermaid flowchart (`wf graph`)."""
+"""The app's action graph as a Mermaid flowchart (`wf graph`, SPEC §4): each workflow a subgraph
+whose id is its name (its statements' node ids start with it), an edge from each `schedule` and
+`call` statement to the subgraph of the workflow it starts, and from each trigger (recurring
+event, database trigger) to its workflow's subgraph. A statement that ends the run `when` a
+condition holds (`fail … when`, `return … when`, `terminate when`) is drawn as a branch."""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ from .app import (
     App,
     Block,
     CallStep,
+    DbTrigger,
     FailStep,
     ForEachStep,
     IfStep,
+    Recurring,
     ReturnStep,
     ScheduleStep,
     Step,
@@ -37,6 +43,7 @@ def _quote(text: str) -> str:
 class _Flowchart:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.links: list[str] = []  # statement → the workflow it starts: drawn after every subgraph
 
     def node(self, node_id: str, text: str, shape: tuple[str, str] = ("[", "]")) -> None:
         self.lines.append(f"    {node_id}{shape[0]}{_quote(text)}{shape[1]}")
@@ -56,8 +63,19 @@ class _Flowchart:
     def step(self, prefix: str, step: Step, entry: list[Exit]) -> list[Exit]:
         node_id = f"{prefix}_{step.id}"
         text = step.label or step.kind
+        if isinstance(step, ENDS) and step.when is not None:  # a branch: the run ends here, or goes on
+            ends, _, condition = text.rpartition(" when ")
+            decision = f"{node_id}_when"
+            self.node(decision, f"when {condition}" if ends else "when …", ("{", "}"))
+            self.edges(entry, decision)
+            self.node(node_id, ends or text, SHAPES[type(step)])
+            self.edges([(decision, "yes")], node_id)
+            return [(decision, "no")]
         self.node(node_id, text, SHAPES.get(type(step), ("[", "]")))
         self.edges(entry, node_id)
+        if isinstance(step, ScheduleStep | CallStep):
+            arrow = '-.->|"schedules"|' if isinstance(step, ScheduleStep) else '==>|"calls"|'
+            self.links.append(f"  {node_id} {arrow} {step.workflow}")
         skip: list[Exit] = [(node_id, "when false")] if step.when is not None else []
         if isinstance(step, IfStep):
             out: list[Exit] = []
@@ -89,14 +107,31 @@ def workflow_chart(wf: Workflow, chart: _Flowchart | None = None) -> list[str]:
     return own.lines
 
 
+def _trigger_text(t: Recurring | DbTrigger) -> str:
+    if isinstance(t, DbTrigger):
+        return f"on {t.event} {t.type_name}" + (" when …" if t.cond is not None else "")
+    n = int(t.amount) if float(t.amount).is_integer() else t.amount
+    text = f"every {n} {t.unit}{'' if n == 1 else 's'}"
+    return text + (f" at {t.at[0]:02d}:{t.at[1]:02d} {t.zone}" if t.at is not None else "")
+
+
 def mermaid(app: App, workflow: str | None = None) -> str:
-    """`flowchart TD` of one workflow, or of every workflow, each in its own subgraph."""
-    lines = ["flowchart TD"]
-    if workflow is not None:
-        lines += workflow_chart(app.workflows[workflow])
-        return "\n".join(lines) + "\n"
-    for wf in app.workflows.values():
-        lines.append(f"  subgraph {wf.name}")
-        lines += workflow_chart(wf)
-        lines.append("  end")
-    return "\n".join(lines) + "\n"
+    """`flowchart TD` of every workflow (or of one, with what it starts and what starts it), each
+    in its own subgraph, linked."""
+    chart = _Flowchart()
+    chosen = [app.workflows[workflow]] if workflow is not None else list(app.workflows.values())
+    for wf in chosen:
+        chart.lines.append(f"  subgraph {wf.name}")
+        workflow_chart(wf, chart)
+        chart.lines.append("  end")
+    triggers: list[Recurring | DbTrigger] = [*app.recurring, *app.triggers]
+    taken = set(app.workflows)
+    for i, t in enumerate(triggers):
+        if workflow is not None and t.workflow != workflow:
+            continue
+        node_id = f"trigger_{i}"
+        while node_id in taken or any(node_id.startswith(name + "_") for name in taken):
+            node_id = "t" + node_id  # never a workflow's id, nor one of its statements'
+        chart.lines.append(f"  {node_id}>{_quote(_trigger_text(t))}]")
+        chart.links.append(f"  {node_id} --> {t.workflow}")
+    return "\n".join(["flowchart TD", *chart.lines, *chart.links]) + "\n"

@@ -34,6 +34,7 @@ class RunRecord:
     scheduled: list[str] = field(default_factory=list)  # ids released to the queue
     scheduled_count: int = 0  # how many; a large list form keeps only the first ids
     attempt: int = 1  # a background run retried (@retry, or after a crash) keeps its id: the attempt
+    origin: str | None = None  # the run that scheduled this one (a background run's), when known
 
     @property
     def ok(self) -> bool:
@@ -59,4 +60,5 @@ class RunRecord:
             "scheduled": self.scheduled,
             "scheduled_count": self.scheduled_count,
             "attempt": self.attempt,
+            "origin": self.origin,
         }

@@ -160,6 +160,7 @@ class Search(Expr):
     descending: bool = False
     limit: Expr | None = None
     type_span: Span | None = field(default=None, compare=False)  # where the type name stands
+    order_span: Span | None = field(default=None, compare=False)  # the field after `order by`
 
 
 # --------------------------------------------------------------------------- statements
@@ -186,12 +187,14 @@ class Action(SimpleStmt):
     args: tuple[Arg, ...] = ()
     bind: str | None = None
     has_parens: bool = False  # whether an argument list `( … )` was written
+    verb_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Let(Stmt):
     name: str
     value: Expr
+    name_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +216,7 @@ class ForEach(Stmt):
     var: str
     iterable: Expr
     body: tuple[Stmt, ...]
+    var_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,6 +233,7 @@ class Schedule(SimpleStmt):
     every: Expr | None = None
     bind: str | None = None
     workflow_span: Span | None = field(default=None, compare=False)
+    each_var_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,6 +287,7 @@ class FieldDecl(Node):
 class TypeDecl(Decl):
     name: str
     fields: tuple[FieldDecl, ...]
+    name_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,6 +296,7 @@ class Grant(Node):
 
     kind: L["view_all", "view", "search", "change", "delete"]
     fields: tuple[str, ...] = ()  # for kind == "view"
+    field_spans: tuple[Span, ...] = field(default=(), compare=False)  # where each of `fields` stands
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -305,6 +312,7 @@ class PrivacyRule(Node):
 class PrivacyDecl(Decl):
     type_name: str
     rules: tuple[PrivacyRule, ...]  # the `everyone` block, if any, is the last, with cond None
+    type_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,6 +385,7 @@ class DbTrigger(Decl):
     type_name: str
     cond: Expr | None
     run: WorkflowRef
+    type_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -78,13 +78,25 @@ def _expected(e: UnexpectedToken) -> list[str]:
     return messages.expected_words(messages.acceptable(e, _STATES), _literal)
 
 
+# The parser is iterative, but the compiler, the evaluator and the language server walk the tree
+# recursively: past about 200 levels of brackets (one parser state each; a block or an object
+# takes 3 to 6) they would hit Python's recursion limit. Real code stays under 40.
+MAX_NESTING = 200
+NESTED_TOO_DEEPLY = "nested too deeply: split it up (`let` a part, or `call` another workflow)"
+
+
+class _TooDeep(Exception):
+    def __init__(self, token: Token):
+        self.token = token
+
+
 def parse(text: str, file: str) -> ParseResult:
     """Parse one file. Declarations with syntax errors are left out of the module and reported."""
     try:
         return _Parse(text, file).run()
-    except RecursionError:  # only a pathological nesting of strings and parentheses gets here
+    except RecursionError:  # a safety net: MAX_NESTING keeps the tree shallower than this
         span = ast.Span(file, 1, 1, 1, 2)
-        return ParseResult(ast.Module(span=span, file=file, decls=()), [Diagnostic(span, "nested too deeply")])
+        return ParseResult(ast.Module(span=span, file=file, decls=()), [Diagnostic(span, NESTED_TOO_DEEPLY)])
 
 
 def parse_or_raise(text: str, file: str) -> ast.Module:
@@ -96,7 +108,7 @@ def parse_or_raise(text: str, file: str) -> ast.Module:
 
 
 # Token types that start a top-level declaration; parsing never resumes at or before their line.
-_HEADERS = frozenset({"TYPE", "PRIVACY", "WORKFLOW", "EVERY", "ON"})
+_HEADERS = frozenset({"TYPE", "PRIVACY", "WORKFLOW", "EVERY", "ON", "DECORATOR"})
 # Where str.splitlines() breaks lines, besides "\n": made "\n" so positions match Diagnostic.render.
 _LINE_BREAKS = tuple("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
@@ -117,6 +129,8 @@ class _Parse:
         finally:
             CONTEXT.reset(reset)
         self.diagnostics += [Diagnostic(span, message) for message, span in self.ctx.problems]
+        # a declaration parsed again from its own first line after an error says nothing twice
+        self.diagnostics = list(dict.fromkeys(self.diagnostics))
         self.diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
         end_line, end_col = self.recovery.end()
         span = ast.Span(self.file, 1, 1, end_line, end_col)
@@ -125,17 +139,20 @@ class _Parse:
     def _drive(self) -> None:
         state: Any = ParserState(_CONF["module"], None)  # type: ignore[arg-type]
         feed, states, text, recovery = _STEPPER.feed, _STEPPER.states, self.text, self.recovery
+        stack: list[int] = state.state_stack  # emptied in place on an error, never replaced
         pos, line, line_start = 0, 1, 0
         while True:
             last: Token | None = None
             try:
-                for last in _SCANNER.tokens(text, pos, len(text), line, line_start, state.state_stack, states):
+                for last in _SCANNER.tokens(text, pos, len(text), line, line_start, stack, states):
                     if last.type in _HEADERS:
                         recovery.floor = max(recovery.floor, last.line or 0)
                     feed(state, last)
+                    if len(stack) > MAX_NESTING:
+                        raise _TooDeep(last)
                 state.feed_token(Token("$END", "", len(text), *recovery.end()), True)
                 return
-            except (UnexpectedInput, ScanError) as e:
+            except (UnexpectedInput, ScanError, _TooDeep) as e:
                 # declarations complete before the error may still wait on the stack: reduce them
                 with suppress(UnexpectedInput):
                     state.copy(deepcopy_values=False).feed_token(Token("$END", ""), True)
@@ -148,8 +165,12 @@ class _Parse:
                 line_start = recovery.line_index(line)
                 recovery.floor = max(recovery.floor, line)
 
-    def _report(self, e: UnexpectedInput | ScanError) -> int:
+    def _report(self, e: UnexpectedInput | ScanError | _TooDeep) -> int:
         """Record the diagnostic for `e`; return the index where parsing resumes."""
+        if isinstance(e, _TooDeep):
+            line = e.token.line or 1
+            self._add(line, e.token.column or 1, max(1, len(e.token.value)), NESTED_TOO_DEEPLY)
+            return self.recovery.resume_after(line)
         if isinstance(e, UnexpectedToken):
             tok = e.token
             if tok.type == "$END":
@@ -185,9 +206,13 @@ class _Parse:
             self.ctx.problem("empty '{}' in a string (write \\{ for a literal brace)", self._span(line, column - 1, 2))
             return None
         state: Any = ParserState(_CONF["expr"], None)  # type: ignore[arg-type]
+        stack: list[int] = state.state_stack
         try:
-            for tok in _SCANNER.tokens(self.text, start, end, line, line_start, state.state_stack, _STEPPER.states):
+            for tok in _SCANNER.tokens(self.text, start, end, line, line_start, stack, _STEPPER.states):
                 _STEPPER.feed(state, tok)
+                if len(stack) > MAX_NESTING:
+                    self.ctx.problem(NESTED_TOO_DEEPLY, self._span(line, (tok.column or column), 1))
+                    return None
             expr: ast.Expr = state.feed_token(Token("$END", "", end, line, column + len(source)), True)
             return expr
         except UnexpectedToken as e:

@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
+UNTERMINATED_LONG = 'unterminated """ string'  # a """ with none after it: what follows may be meant to close it
 ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "{": "{"}
 _INDENT = re.compile(r"[ \t]*")
 
@@ -106,7 +107,7 @@ def _hole_end(raw: str, i: int) -> int:
 def diagnose(text: str, pos: int) -> tuple[str, int, int]:
     """Why no string token matches at `text[pos]` (a `"`): message, index of the fault, width."""
     triple = text.startswith('"""', pos)
-    unterminated = ('unterminated """ string', pos, 3) if triple else ("unterminated string", pos, 1)
+    unterminated = (UNTERMINATED_LONG, pos, 3) if triple else ("unterminated string", pos, 1)
     n = len(text)
     i = pos + (3 if triple else 1)
     while i < n:

@@ -102,7 +102,9 @@ class Builder:
         ctx.last_decl_end = c[0].span.end_line
 
     def type_decl(self, c: list[Any]) -> ast.TypeDecl:
-        return ast.TypeDecl(span=self.span(c), name=c[1].value, fields=tuple(_of(c, ast.FieldDecl)))
+        return ast.TypeDecl(
+            span=self.span(c), name=c[1].value, fields=tuple(_of(c, ast.FieldDecl)), name_span=self.token_span(c[1])
+        )
 
     def field_decl(self, c: list[Any]) -> ast.FieldDecl:
         default = c[4] if len(c) > 4 else None
@@ -119,7 +121,12 @@ class Builder:
         return ast.TypeRef(span=self.span(c), name="list", item=c[2])
 
     def privacy_decl(self, c: list[Any]) -> ast.PrivacyDecl:
-        return ast.PrivacyDecl(span=self.span(c), type_name=c[1].value, rules=tuple(_of(c, ast.PrivacyRule)))
+        return ast.PrivacyDecl(
+            span=self.span(c),
+            type_name=c[1].value,
+            rules=tuple(_of(c, ast.PrivacyRule)),
+            type_span=self.token_span(c[1]),
+        )
 
     def privacy_rule(self, c: list[Any]) -> ast.PrivacyRule:
         return ast.PrivacyRule(span=self.span(c), name=c[1].value, cond=c[3], grants=c[4].value)
@@ -134,7 +141,13 @@ class Builder:
         return ast.Grant(span=self.span(c), kind="view_all")
 
     def grant_view(self, c: list[Token]) -> ast.Grant:
-        return ast.Grant(span=self.span(c), kind="view", fields=tuple(t.value for t in _names(c)))
+        names = _names(c)
+        return ast.Grant(
+            span=self.span(c),
+            kind="view",
+            fields=tuple(t.value for t in names),
+            field_spans=tuple(self.token_span(t) for t in names),
+        )
 
     def grant_search(self, c: list[Any]) -> ast.Grant:
         return ast.Grant(span=self.span(c), kind="search")
@@ -196,7 +209,14 @@ class Builder:
 
     def db_trigger(self, c: list[Any]) -> ast.DbTrigger:
         cond = c[4] if c[3].type == "WHEN" else None
-        return ast.DbTrigger(span=self.span(c), event=c[1].value, type_name=c[2].value, cond=cond, run=c[-1])
+        return ast.DbTrigger(
+            span=self.span(c),
+            event=c[1].value,
+            type_name=c[2].value,
+            cond=cond,
+            run=c[-1],
+            type_span=self.token_span(c[2]),
+        )
 
     def wf_ref(self, c: list[Any]) -> ast.WorkflowRef:
         args: tuple[ast.Arg, ...] = c[1].value if len(c) > 1 else ()
@@ -224,6 +244,7 @@ class Builder:
             target=target[0] if target else None,
             args=args[0].value if args else (),
             has_parens=bool(args),
+            verb_span=c[0].span,
         )
 
     def verb(self, c: list[Token]) -> _Part:
@@ -255,7 +276,7 @@ class Builder:
         return _Part({"every": c[1]}, self.span(c))
 
     def sched_each(self, c: list[Any]) -> _Part:
-        fields: dict[str, Any] = {"each_var": c[2].value, "each_list": c[4]}
+        fields: dict[str, Any] = {"each_var": c[2].value, "each_list": c[4], "each_var_span": self.token_span(c[2])}
         for x in c[5:]:
             fields.update(x.value)
         return _Part(fields, self.span(c))
@@ -278,7 +299,7 @@ class Builder:
         return ast.Fail(span=self.span(c), message=c[1])
 
     def let_stmt(self, c: list[Any]) -> ast.Let:
-        return ast.Let(span=self.span(c), name=c[1].value, value=c[3])
+        return ast.Let(span=self.span(c), name=c[1].value, value=c[3], name_span=self.token_span(c[1]))
 
     def if_stmt(self, c: list[Any]) -> ast.If:
         conds = _exprs(c)
@@ -291,7 +312,9 @@ class Builder:
         return ast.If(span=self.span(c), branches=branches, else_body=else_body)
 
     def for_stmt(self, c: list[Any]) -> ast.ForEach:
-        return ast.ForEach(span=self.span(c), var=c[2].value, iterable=c[4], body=c[5].value)
+        return ast.ForEach(
+            span=self.span(c), var=c[2].value, iterable=c[4], body=c[5].value, var_span=self.token_span(c[2])
+        )
 
     # ------------------------------------------------------------------ expressions
 
@@ -306,7 +329,9 @@ class Builder:
         return _Part({"where": c[1]}, self.span(c))
 
     def search_order(self, c: list[Token]) -> _Part:
-        return _Part({"order_by": c[2].value, "descending": len(c) > 3}, self.span(c))
+        return _Part(
+            {"order_by": c[2].value, "descending": len(c) > 3, "order_span": self.token_span(c[2])}, self.span(c)
+        )
 
     def search_limit(self, c: list[Any]) -> _Part:
         return _Part({"limit": c[1]}, self.span(c))

@@ -229,7 +229,7 @@ def _check_callable(where: str, fn: object, positional: int, named: tuple[str, .
 
 def plugins_info(registry: PluginRegistry | None = None) -> list[dict[str, Any]]:
     """Per plugin: name, package and version (entry-point plugins), the hooks it implements and the
-    actions and functions it provides — what `wf plugins` shows."""
+    actions and functions it provides with their signatures — what `wf plugins` shows."""
     registry = registry or get_registry()
     pm = registry.pm
     dists = {pm.get_name(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
@@ -247,6 +247,14 @@ def plugins_info(registry: PluginRegistry | None = None) -> list[dict[str, Any]]
                 "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or []),
                 "actions": sorted(v for v, owner in registry.action_plugins.items() if owner == name),
                 "functions": sorted(f for f, owner in registry.function_plugins.items() if owner == name),
+                "action_signatures": {
+                    v: registry.actions[v].signature() for v, o in sorted(registry.action_plugins.items()) if o == name
+                },
+                "function_signatures": {
+                    f: registry.functions[f].signature()
+                    for f, o in sorted(registry.function_plugins.items())
+                    if o == name
+                },
             }
         )
     return info

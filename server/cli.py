@@ -7,15 +7,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, PluginError, RunError, WfError
 from wfkit.plugins.loader import compile_sources, read_sources
 
+from . import data_folder
 from .cli_common import json_text as _json
-from .cli_common import load
+from .cli_common import load, table
 from .cli_common import plural as _plural
 from .cli_common import say as _print
 
@@ -60,7 +60,7 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
+async def _run(app: App, app_path: str, workflow: str, raw: dict[str, Any]) -> int:
     from wfkit.core import sealing
     from wfkit.core.convert import convert_args
     from wfkit.core.executor import Executor
@@ -71,16 +71,17 @@ async def _run(app: App, workflow: str, raw: dict[str, Any]) -> int:
     from .queue import Background
 
     services = Services(hooks=get_registry())  # shared by the store, the queue and the run
-    sealing.use_folder(Path(".wf").resolve())  # what it schedules is sealed for the server's worker
+    folder = data_folder.adopt(data_folder.of_app(app_path))  # the store and queue `wf serve APP` uses
+    sealing.use_folder(folder)  # what it schedules is sealed for the server's worker
     async with await Store.open(app=app, services=services) as store:
-        # the durable queue (WF_REDIS_URL, else the embedded Redis under .wf/): what the run
+        # the durable queue (WF_REDIS_URL, else the embedded Redis in the data folder): what the run
         # schedules, and what its writes trigger, runs when `wf serve` or `wf worker` does
         bg = await Background.start(
             app,
             store,
             services=services,
             redis_url=os.environ.get("WF_REDIS_URL"),
-            data_dir=Path(".wf").resolve(),
+            data_dir=folder,
             worker=False,
             recurring=False,
         )
@@ -120,8 +121,9 @@ async def _tokens(args: argparse.Namespace) -> int:
             _print(token)
             _print("an admin token: store it now, it is shown only once (the database keeps its hash)", sys.stderr)
         elif args.action == "list":
-            for t in await store.users.list_admin_tokens():
-                _print(f"{t.id}  {t.name or '-'}  created {iso(t.created_at)}")
+            tokens = await store.users.list_admin_tokens()
+            rows = [[t.id, t.name or "-", iso(t.created_at)] for t in tokens]
+            table(f"{len(tokens)} admin token(s)", ("id", "name", "created"), rows)
         elif not await store.users.revoke_admin_token(args.name or ""):
             _print(f"no admin token named or with id {args.name!r}", sys.stderr)
             return 1
@@ -133,6 +135,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.action == "revoke" and not args.name:
         _print("wf token revoke needs --name NAME or an id", sys.stderr)
         return 2
+    data_folder.adopt(data_folder.found(needed=not os.environ.get("WF_DATABASE_URL")))
     return asyncio.run(_tokens(args))
 
 
@@ -142,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = ", ".join(sorted(app.workflows)) or "none"
         _print(f"{args.app}: no workflow '{args.workflow}' (workflows: {names})", sys.stderr)
         return 1
-    return asyncio.run(_run(app, args.workflow, parse_assignments(args.values)))
+    return asyncio.run(_run(app, args.app, args.workflow, parse_assignments(args.values)))
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -167,10 +170,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         version = f" {p['version']}" if p.get("version") else ""
         kind = "built-in" if p.get("builtin") else "installed"
         _print(f"{p['name']}{version} ({kind})")
-        if p.get("actions"):
-            _print("  actions:   " + ", ".join(p["actions"]))
-        if p.get("functions"):
-            _print("  functions: " + ", ".join(p["functions"]))
+        for title, key in (("actions", "action_signatures"), ("functions", "function_signatures")):
+            if p.get(key):
+                _print(f"  {title}:")
+                for signature in p[key].values():
+                    _print(f"    {signature}")
     return 0
 
 
@@ -190,18 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run one workflow in-process as admin and print its response JSON")
-    p.add_argument("app")
-    p.add_argument("workflow")
+    p.add_argument("app", help="a .wf file or a folder of them")
+    p.add_argument("workflow", help="the workflow's name")
     p.add_argument("values", nargs="*", metavar="name=value", help="parameters, converted to their declared types")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("graph", help="the action graph as a Mermaid flowchart")
-    p.add_argument("app")
-    p.add_argument("workflow", nargs="?")
+    p.add_argument("app", help="a .wf file or a folder of them")
+    p.add_argument("workflow", nargs="?", help="only this workflow (default: all, linked)")
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("token", help="admin tokens: create (printed once, stored hashed), list, revoke")
-    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("action", choices=("create", "list", "revoke"), help="create, list, or revoke")
     p.add_argument("name_or_id", nargs="?", help="for revoke: the token's name or id")
     p.add_argument("--name", help="a name to recognise the token by")
     p.set_defaults(func=cmd_token)
@@ -209,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="installed plugins and the actions and functions each provides")
     p.add_argument("--json", action="store_true", help="as JSON")
     p.set_defaults(func=cmd_plugins)
+
+    from .lsp import add_command as add_lsp
+
+    add_lsp(sub)
 
     from .cli_queue import add_commands as add_queue_commands
 
@@ -228,7 +236,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `wf runs | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 141  # as a command killed by SIGPIPE ends
     return code
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ command names, and printing. It imports no command module, so they import it, no
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Sequence
 from typing import Any, TextIO
 
 import orjson
@@ -34,3 +35,24 @@ def load(path: str, *, err: TextIO | None = None) -> App:
         say(e.render(), err or sys.stderr)
         say(f"{plural(len(e.errors), 'error')} in {path}: not started", err or sys.stderr)
         raise SystemExit(1) from None
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, right: Collection[str] = ()) -> None:
+    """A table on stdout with every cell whole, ids above all (a run id copied from `wf runs` works in
+    `wf cancel`), also when piped: a table wider than the terminal makes longer lines, never cut
+    cells. Cells may hold rich markup (`[green]success[/green]`), shown in colour on a terminal."""
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for name in columns:
+        t.add_column(name, justify="right" if name in right else "left", no_wrap=True)
+    for row in rows:
+        t.add_row(*row)
+    console = Console()
+    wide = console.options.update(width=10_000, max_width=10_000)
+    needed = max(Measurement.get(console, wide, t).maximum, len(title))
+    if needed > console.width:
+        console = Console(width=needed)
+    console.print(t, crop=False)

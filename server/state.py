@@ -9,6 +9,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from wfkit.core.app import App
@@ -17,6 +18,7 @@ from wfkit.core.runs import RunRecord
 from wfkit.core.services import Services
 from wfkit.core.store import Store
 
+from . import metrics, tasks
 from .outage import DATABASE, backoff, unreachable, watch
 
 log = logging.getLogger("wfkit.server")
@@ -39,6 +41,7 @@ class RunRecorder:
         self._tries = 0  # failed flushes in a row
 
     def add(self, record: RunRecord) -> None:
+        metrics.current().run_ended(record)
         self.pending.append(record)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -85,6 +88,36 @@ class RunRecorder:
             self.pending = []
 
 
+class RunPruner:
+    """Deletes the run records older than `keep` (WF_RUNS_KEEP) once the server has started, then
+    every `every` seconds: the database grows with what is kept, not with all traffic."""
+
+    def __init__(self, store: Store, keep: timedelta, every: float = 3600.0) -> None:
+        self.store = store
+        self.keep = keep
+        self.every = every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="wfkit-prune-runs")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                pruned = await self.store.runs.prune(self.keep)
+            except Exception as e:  # pruning waits for the next hour; the server goes on
+                if not unreachable(e):
+                    log.exception("could not prune run records")
+            else:
+                if pruned:
+                    log.info("pruned %d run record(s) older than WF_RUNS_KEEP", pruned)
+            await asyncio.sleep(self.every)
+
+    async def close(self) -> None:
+        await tasks.cancel(self._task)
+        self._task = None
+
+
 class RateLimiter:
     """Calls per period and key, in a sliding window (this process's view)."""
 
@@ -110,6 +143,7 @@ class ServerState:
     services: Services
     executor: Executor
     recorder: RunRecorder
+    pruner: RunPruner | None = None  # started once the server serves
     background: Any = None  # wfkit.server.queue.Background when the queue runs
     limiter: RateLimiter = field(default_factory=RateLimiter)
     slots: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
@@ -119,3 +153,23 @@ class ServerState:
         if sem is None:
             sem = self.slots[(workflow, key)] = asyncio.Semaphore(limit)
         return sem
+
+    async def swap(self, app: App) -> None:
+        """Serve `app` from now on (`wf serve --reload`): calls, the store and the queue (its
+        scheduler, triggers, recurring events and worker) use it. The database, Redis and their
+        connections stay; runs already started finish on the app they started with (each holds
+        its executor). A workflow whose @concurrency limit changed gets new slots."""
+        try:
+            await self.store.use_app(app)  # takes the app at once, then notes its fields in the database
+        except Exception as e:  # noted at the next reload or start; the app is served meanwhile
+            log.error("the database did not note the new app's fields (%s): it does at the next reload", e)
+        old = self.app.workflows
+        changed = {
+            name
+            for name, wf in old.items()
+            if name not in app.workflows or app.workflows[name].flow.concurrency_limit != wf.flow.concurrency_limit
+        }
+        self.slots = {k: sem for k, sem in self.slots.items() if k[0] not in changed}
+        self.app, self.executor = app, Executor(app, self.services)
+        if self.background is not None:
+            await self.background.swap(app)

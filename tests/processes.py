@@ -24,7 +24,10 @@ def wf_command(*args: str) -> list[str]:
 
 def wf(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `wf ARGS…` to its end; raises when it fails."""
-    return subprocess.run(wf_command(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(wf_command(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode:
+        raise AssertionError(f"wf {' '.join(args)} exited with {done.returncode}:\n{done.stderr}{done.stdout}")
+    return done
 
 
 def wait_until_healthy(

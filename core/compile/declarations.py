@@ -27,6 +27,7 @@ from ..app import (
     TypeInfo,
     Workflow,
 )
+from ..symbols import Symbol, Symbols, Use, last_name_span, name_span
 from ..types import BUILTIN_FIELD_TYPES, PRIMITIVES, TEXT, ThingType, WfType, assignable
 from .decorators import compile_decorators
 from .expressions import ExprCompiler
@@ -40,22 +41,24 @@ if TYPE_CHECKING:
 
 
 def compile_modules(
-    modules: Sequence[A.Module], registry: Registry, sources: dict[str, str] | None = None
+    modules: Sequence[A.Module], registry: Registry, sources: dict[str, str] | None = None, *, symbols: bool = False
 ) -> tuple[App, list[Diagnostic]]:
-    """Compile parsed files into one app; return it with every diagnostic (errors and warnings)."""
-    c = Compiler(registry, sources or {})
+    """Compile parsed files into one app; return it with every diagnostic (errors and warnings).
+    With `symbols`, the app's `symbols` tell editors where each name is declared and used."""
+    c = Compiler(registry, sources or {}, symbols=symbols)
     app = c.compile(modules)
     return app, c.diagnostics
 
 
 class Compiler:
-    def __init__(self, registry: Registry, sources: dict[str, str]):
+    def __init__(self, registry: Registry, sources: dict[str, str], *, symbols: bool = False):
         self.registry = registry
         self.sources = sources
         self.lines: dict[str, list[str]] = {}  # each file split once, for statement labels
         self.diagnostics: list[Diagnostic] = []
         self.types: dict[str, TypeInfo] = {"User": TypeInfo("User", {"email": FieldInfo("email", TEXT)}, True)}
         self.signatures: dict[str, tuple[A.WorkflowDecl, list[ParamInfo]]] = {}
+        self.symbols: Symbols | None = Symbols() if symbols else None
 
     # ---- helpers
 
@@ -65,8 +68,23 @@ class Compiler:
     def warn(self, span: A.Span, message: str) -> None:
         self.diagnostics.append(Diagnostic(span, message, "warning"))
 
-    def scope(self, names: dict[str, WfType] | None = None) -> Scope:
-        return Scope(self.types, self.registry, self.diagnostics, dict(names or {}))
+    def scope(self, names: dict[str, WfType] | None = None, declared: dict[str, Symbol] | None = None) -> Scope:
+        return Scope(
+            self.types,
+            self.registry,
+            self.diagnostics,
+            dict(names or {}),
+            symbols=self.symbols,
+            declared=declared or {},
+        )
+
+    def source_text(self, span: A.Span) -> str:
+        """The text a one-line span covers ("" when it is not one line of a known file)."""
+        if span.line != span.end_line:
+            return ""
+        self.label(span)  # splits the file once
+        lines = self.lines.get(span.file, [])
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1] if 0 < span.line <= len(lines) else ""
 
     def label(self, span: A.Span) -> str:
         lines = self.lines.get(span.file)
@@ -91,7 +109,7 @@ class Compiler:
         workflows_decls = [d for d in decls if isinstance(d, A.WorkflowDecl)]
         for wd in workflows_decls:
             self.declare_workflow(wd)
-        app = App(self.types, {}, sources=dict(self.sources))
+        app = App(self.types, {}, sources=dict(self.sources), symbols=self.symbols)
         for d in decls:
             if isinstance(d, A.PrivacyDecl):
                 self.compile_privacy(d, app)
@@ -127,6 +145,8 @@ class Compiler:
             seen[d.name] = d
             if d.name not in self.types:
                 self.types[d.name] = TypeInfo(d.name, {})
+            if self.symbols is not None:
+                self.symbols.declare(Symbol("type", d.name, d.name_span or d.span, extent=d.span))
 
     def compile_fields(self, d: A.TypeDecl) -> None:
         info = self.types.get(d.name)
@@ -139,11 +159,14 @@ class Compiler:
             if fd.name in info.fields and info.fields[fd.name].span is not None:
                 self.error(fd.span, f"the field '{fd.name}' is declared twice in {d.name}")
                 continue
-            t = type_from_ref(fd.type, self.types, self.diagnostics)
+            t = type_from_ref(fd.type, self.types, self.diagnostics, self.symbols)
             default = None
             if fd.default is not None:
                 default = self.constant_expr(fd.default, t, f"the default of {d.name}.{fd.name}")
             info.fields[fd.name] = FieldInfo(fd.name, t, default, fd.span)
+            if self.symbols is not None:
+                detail = f" = {self.source_text(fd.default.span)}" if fd.default is not None else ""
+                self.symbols.declare(Symbol("field", fd.name, name_span(fd.span, fd.name), t, d.name, detail=detail))
 
     def constant_expr(self, e: A.Expr, want: WfType, what: str) -> CExpr:
         c = ExprCompiler(self.scope()).compile(e)
@@ -157,6 +180,10 @@ class Compiler:
 
     def compile_privacy(self, d: A.PrivacyDecl, app: App) -> None:
         info = self.types.get(d.type_name)
+        if self.symbols is not None:
+            options = None if info is not None else tuple(self.types)
+            t = ThingType(d.type_name) if info is not None else None
+            self.symbols.use(Use("type", d.type_name, d.type_span or d.span, type=t, options=options))
         if info is None:
             self.error(d.span, f"unknown type '{d.type_name}'{suggest(d.type_name, list(self.types))}")
             return
@@ -188,7 +215,9 @@ class Compiler:
             kinds: set[str] = set()
             for g in r.grants:
                 kinds.add(g.kind)
-                for fname in g.fields:
+                for i, fname in enumerate(g.fields):
+                    if self.symbols is not None and i < len(g.field_spans):
+                        self._field_use(d.type_name, fname, g.field_spans[i], fields)
                     if fname not in fields:
                         self.error(g.span, f"{d.type_name} has no field '{fname}'{suggest(fname, list(fields))}")
                     view.add(fname)
@@ -208,12 +237,21 @@ class Compiler:
     def _check_this_fields(self, e: A.Expr, type_name: str, fields: dict[str, FieldInfo]) -> None:
         """`this.nofield` in a rule: the condition compiler treats it as a value, so name it here."""
         if isinstance(e, A.FieldAccess) and isinstance(e.obj, A.Name) and e.obj.name == "this":
+            if self.symbols is not None:
+                self.symbols.use(Use("name", "this", e.obj.span, type=ThingType(type_name)))
+                self._field_use(type_name, e.name, last_name_span(e.span, e.name), fields)
             if e.name not in fields:
                 self.error(e.span, f"{type_name} has no field '{e.name}'{suggest(e.name, list(fields))}")
             return
         for k in sub_nodes(e):
             if isinstance(k, A.Expr):
                 self._check_this_fields(k, type_name, fields)
+
+    def _field_use(self, type_name: str, name: str, span: A.Span, fields: dict[str, FieldInfo]) -> None:
+        assert self.symbols is not None
+        known = fields.get(name)
+        options = None if known is not None else tuple(fields)
+        self.symbols.use(Use("field", name, span, type=known.type if known else None, owner=type_name, options=options))
 
     # ---- workflows
 
@@ -229,19 +267,42 @@ class Compiler:
                 self.error(p.span, f"the parameter '{p.name}' is declared twice")
                 continue
             seen.add(p.name)
-            t = type_from_ref(p.type, self.types, self.diagnostics)
+            t = type_from_ref(p.type, self.types, self.diagnostics, self.symbols)
             default = None
             if p.default is not None:
                 default = self.constant_expr(p.default, t, f"the default of '{p.name}'")
             required = default is None and not p.type.optional
             params.append(ParamInfo(p.name, t, required, default, p.type.optional))
+            if self.symbols is not None:
+                detail = f" = {self.source_text(p.default.span)}" if p.default is not None else ""
+                self.symbols.declare(Symbol("param", p.name, name_span(p.span, p.name), t, wd.name, detail=detail))
         self.signatures[wd.name] = (wd, params)
+        if self.symbols is not None:
+            self.symbols.declare(
+                Symbol("workflow", wd.name, wd.name_span or wd.span, extent=wd.span, detail=self.signature(wd, params))
+            )
+
+    def signature(self, wd: A.WorkflowDecl, params: list[ParamInfo]) -> str:
+        """Its decorators as written, then `workflow NAME(PARAMS)`: what hovering on its name shows."""
+        out = [self.source_text(d.span) or f"@{d.name}" for d in wd.decorators]
+        written = {p.name: p for p in wd.params}
+        shown = []
+        for p in params:
+            opt = "?" if p.optional else ""
+            default = written[p.name].default
+            value = f" = {self.source_text(default.span)}" if default is not None else ""
+            shown.append(f"{p.name}: {p.type}{opt}{value}")
+        out.append(f"workflow {wd.name}({', '.join(shown)})")
+        return "\n".join(out)
 
     def compile_workflow(self, wd: A.WorkflowDecl, app: App) -> Workflow:
         params = self.signatures[wd.name][1]
         wf = Workflow(wd.name, params, [], wd.span)
         compile_decorators(self, wd, wf)
-        body = BodyCompiler(self, wd.name, {p.name: p.type for p in params})
+        declared: dict[str, Symbol] = {}
+        if self.symbols is not None:
+            declared = {p.name: s for p in params if (s := self.symbols.params.get((wd.name, p.name))) is not None}
+        body = BodyCompiler(self, wd.name, {p.name: p.type for p in params}, declared)
         wf.body = body.block(wd.body)
         wf.step_count = body.next_id
         wf.returns = body.returns
@@ -271,6 +332,9 @@ class Compiler:
         values = ExprCompiler(scope)
         sig = self.signatures.get(workflow)
         compiled: list[tuple[str, CExpr]] = []
+        if self.symbols is not None:
+            options = None if sig is not None else tuple(self.signatures)
+            self.symbols.use(Use("workflow", workflow, name_span(span, workflow), options=options))
         if sig is None:
             self.error(span, f"unknown workflow '{workflow}'{suggest(workflow, list(self.signatures))}")
             for a in args:
@@ -281,6 +345,17 @@ class Compiler:
         for a in args:
             c = values.compile(a.value)
             p = params.get(a.name)
+            if self.symbols is not None:
+                self.symbols.use(
+                    Use(
+                        "argument",
+                        a.name,
+                        name_span(a.span, a.name),
+                        type=p.type if p else None,
+                        owner=f"workflow {workflow}",
+                        options=None if p else tuple(params),
+                    )
+                )
             if a.name in given:
                 self.error(a.span, f"the argument '{a.name}' is given twice")
                 continue
@@ -336,7 +411,12 @@ class Compiler:
         return Recurring(d.amount, d.unit, at, zone, d.run.workflow, args, d.span)
 
     def compile_db_trigger(self, d: A.DbTrigger) -> DbTrigger | None:
-        if d.type_name not in self.types:
+        known = d.type_name in self.types
+        if self.symbols is not None:
+            options = None if known else tuple(self.types)
+            t_use = ThingType(d.type_name) if known else None
+            self.symbols.use(Use("type", d.type_name, d.type_span or d.span, type=t_use, options=options))
+        if not known:
             self.error(d.span, f"unknown type '{d.type_name}'{suggest(d.type_name, list(self.types))}")
             return None
         t = ThingType(d.type_name)

@@ -17,6 +17,7 @@ from wfkit.dsl import ast as A
 from .. import values as V
 from ..app import CExpr
 from ..errors import FunctionError, RunError
+from ..symbols import Use, last_name_span, name_span
 from ..types import (
     ANY,
     BOOLEAN,
@@ -210,6 +211,16 @@ class ExprCompiler:
         return CExpr(run, TEXT, names=names)
 
     def _name(self, e: A.Name) -> CExpr:
+        c = self._resolve_name(e)
+        sc = self.scope
+        if sc.symbols is not None:
+            known = e.name in sc.names or e.name in sc.globals_
+            options = None if known else (*sc.names, *sc.globals_)
+            t = c.type if known else None
+            sc.symbols.use(Use("name", e.name, e.span, sc.declared.get(e.name), t, options=options))
+        return c
+
+    def _resolve_name(self, e: A.Name) -> CExpr:
         n = e.name
         sc = self.scope
         if sc.search_fields is not None and n in sc.search_fields:
@@ -327,6 +338,10 @@ class ExprCompiler:
             if name == "password" and thing.name == "User":
                 return self.error(e.span, "a user's password is never readable")
             ft = field_type(self.scope.types, thing.name, name)
+            symbols = self.scope.symbols
+            if symbols is not None:
+                options = None if ft is not None else (*BUILTIN_FIELD_TYPES, *self.scope.types[thing.name].fields)
+                symbols.use(Use("field", name, last_name_span(e.span, name), None, ft, thing.name, options))
             if ft is None:
                 fields = [*BUILTIN_FIELD_TYPES, *self.scope.types[thing.name].fields]
                 return self.error(e.span, f"{thing.name} has no field '{name}'{suggest(name, fields)}")
@@ -362,6 +377,10 @@ class ExprCompiler:
     def _call(self, e: A.Call) -> CExpr:
         reg = self.scope.registry
         spec = reg.functions.get(e.func)
+        symbols = self.scope.symbols
+        if symbols is not None:
+            options = None if spec is not None else tuple(reg.functions)
+            symbols.use(Use("function", e.func, name_span(e.span, e.func), options=options))
         if spec is None:
             hint = suggest(e.func, list(reg.functions))
             if e.func in self.scope.names:
@@ -372,6 +391,13 @@ class ExprCompiler:
         self._check_args(e, spec, args)
         allowed = {p.name: p for p in spec.kwargs}
         for kw in e.kwargs:
+            if symbols is not None:
+                known = kw.name in allowed
+                kw_t = parse_type(allowed[kw.name].type) if known else None
+                options = None if known else tuple(allowed)
+                symbols.use(
+                    Use("argument", kw.name, name_span(kw.span, kw.name), None, kw_t, f"function {e.func}", options)
+                )
             if kw.name not in allowed:
                 names = ", ".join(allowed) or "none"
                 self.scope.error(kw.span, f"{spec.name}() has no named argument '{kw.name}' (it takes: {names})")

@@ -12,6 +12,7 @@ from wfkit.dsl import ast as A
 from wfkit.dsl.errors import Diagnostic
 
 from ..app import FieldInfo, TypeInfo
+from ..symbols import Symbol, Symbols, Use, name_span
 from ..types import (
     ANY,
     BUILTIN_FIELD_TYPES,
@@ -41,13 +42,23 @@ class Scope:
     search_fields: dict[str, FieldInfo] | None = None  # inside `where`: the searched type's fields
     globals_: frozenset[str] = frozenset({"current_user", "now", "today", "request"})
     searched: list[tuple[str, A.Span]] = field(default_factory=list)  # `search T` in this workflow, shared
+    symbols: Symbols | None = None  # for editors: what names mean (wfkit.core.symbols), when asked for
+    declared: dict[str, Symbol] = field(default_factory=dict)  # the parameters' and variables' declarations, shared
 
     def error(self, span: A.Span, message: str) -> None:
         self.errors.append(Diagnostic(span, message))
 
     def child(self, **changes: Any) -> Scope:
         s = Scope(
-            self.types, self.registry, self.errors, dict(self.names), self.search_fields, self.globals_, self.searched
+            self.types,
+            self.registry,
+            self.errors,
+            dict(self.names),
+            self.search_fields,
+            self.globals_,
+            self.searched,
+            self.symbols,
+            self.declared,
         )
         for k, v in changes.items():
             setattr(s, k, v)
@@ -83,15 +94,23 @@ def all_fields(info: TypeInfo) -> dict[str, FieldInfo]:
     return {**{n: FieldInfo(n, t) for n, t in BUILTIN_FIELD_TYPES.items()}, **info.fields}
 
 
-def type_from_ref(ref: A.TypeRef, types: dict[str, TypeInfo], errors: list[Diagnostic]) -> WfType:
+def type_from_ref(
+    ref: A.TypeRef, types: dict[str, TypeInfo], errors: list[Diagnostic], symbols: Symbols | None = None
+) -> WfType:
     """A written type (`list of Order?`) as a WfType, reporting an unknown type name."""
     if ref.name == "list":
         assert ref.item is not None
-        return ListType(type_from_ref(ref.item, types, errors))
+        return ListType(type_from_ref(ref.item, types, errors, symbols))
+    t: WfType | None = None
     if ref.name in ("text", "number", "boolean", "date", "duration", "object"):
-        return parse_type(ref.name)
-    if ref.name in types:
-        return ThingType(ref.name)
+        t = parse_type(ref.name)
+    elif ref.name in types:
+        t = ThingType(ref.name)
+    if symbols is not None:
+        options = None if t is not None else (*types, *PRIMITIVES)
+        symbols.use(Use("type", ref.name, name_span(ref.span, ref.name), type=t, options=options))
+    if t is not None:
+        return t
     errors.append(
         Diagnostic(
             ref.span,

@@ -12,6 +12,7 @@ from .. import query as Q
 from .. import values as V
 from ..app import CExpr, CondPlan, FieldInfo
 from ..errors import RunError
+from ..symbols import Use
 from ..types import ANY, BOOLEAN, NUMBER, TEXT, ListType, ThingType, WfType
 from .operators import COMPARE, FLIP, comparable
 from .scope import all_fields, is_known, suggest
@@ -28,12 +29,32 @@ def compile_search(values: ExprCompiler, e: A.Search) -> CExpr:
     """`search T where … order by … limit …`: an async expression whose value is a list of T."""
     sc = values.scope
     info = sc.types.get(e.type_name)
+    if sc.symbols is not None:
+        options = None if info is not None else tuple(sc.types)
+        t = ThingType(info.name) if info is not None else None
+        sc.symbols.use(Use("type", e.type_name, e.type_span or e.span, type=t, options=options))
     if info is None:
         return values.error(
             e.type_span or e.span, f"unknown type '{e.type_name}'{suggest(e.type_name, list(sc.types))}"
         )
     sc.searched.append((info.name, e.span))
     fields = all_fields(info)
+    if sc.symbols is not None:
+        if e.where is not None:
+            for name in field_names_in(e.where, fields):
+                sc.symbols.use(Use("field", name.name, name.span, type=fields[name.name].type, owner=info.name))
+        if e.order_by is not None:
+            known = fields.get(e.order_by)
+            sc.symbols.use(
+                Use(
+                    "field",
+                    e.order_by,
+                    e.order_span or e.span,
+                    type=known.type if known else None,
+                    owner=info.name,
+                    options=None if known else tuple(fields),
+                )
+            )
     plan: CondPlan | None = None
     if e.where is not None:
         clash = sorted(set(fields) & set(sc.names) & names_in(e.where))
@@ -187,6 +208,19 @@ class CondCompiler:
             return CondPlan(run, True)
         builds = [p.build for p in parts]
         return CondPlan(lambda f: make(*[b(f) for b in builds]))
+
+
+def field_names_in(e: A.Node, fields: dict[str, FieldInfo]) -> Iterator[A.Name]:
+    """The names in a `where` that stand for the searched type's fields (not inside a nested search)."""
+    if isinstance(e, A.Name):
+        if e.name in fields:
+            yield e
+        return
+    if isinstance(e, A.Search):
+        return
+    for k in sub_nodes(e):
+        if isinstance(k, A.Node):
+            yield from field_names_in(k, fields)
 
 
 def names_in(e: A.Node) -> set[str]:

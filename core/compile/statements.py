@@ -23,6 +23,7 @@ from ..app import (
     Step,
     TerminateStep,
 )
+from ..symbols import Symbol, Use, name_span
 from ..types import (
     ANY,
     DATE,
@@ -51,17 +52,25 @@ SCHEDULE_HANDLE = OBJECT  # `.id` and `.run_at`
 class BodyCompiler:
     """Compiles one workflow's statements into steps; names bound anywhere live on after."""
 
-    def __init__(self, c: Compiler, workflow: str, names: dict[str, WfType]):
+    def __init__(self, c: Compiler, workflow: str, names: dict[str, WfType], declared: dict[str, Symbol] | None = None):
         self.c = c
         self.workflow = workflow
-        self.scope = c.scope(names)
+        self.scope = c.scope(names, declared)
         self.values = ExprCompiler(self.scope)
         self.next_id = 0
         self.returns: dict[str, WfType] | None = {}  # every key a `return` gives (see Workflow.returns)
 
-    def bind(self, name: str, t: WfType) -> None:
+    def bind(self, name: str, t: WfType, span: A.Span) -> None:
+        """`name` takes a value of type `t` at `span` (where the name is written)."""
         old = self.scope.names.get(name)
         self.scope.names[name] = t if old is None else join(old, t)
+        symbols = self.scope.symbols
+        if symbols is not None:
+            first = self.scope.declared.get(name)
+            if first is None:
+                first = symbols.declare(Symbol("variable", name, span, t, self.workflow))
+                self.scope.declared[name] = first
+            symbols.use(Use("name", name, span, first, self.scope.names[name]))
 
     def block(self, stmts: Sequence[A.Stmt]) -> Block:
         out: Block = []
@@ -116,7 +125,7 @@ class BodyCompiler:
     def _let(self, s: A.Let) -> Step:
         base = self.step_base(s, "let")
         value = self.values.compile(s.value)
-        self.bind(s.name, value.type)
+        self.bind(s.name, value.type, s.name_span or name_span(s.span, s.name))
         return LetStep(**base, name=s.name, value=value)
 
     def _if(self, s: A.If) -> Step:
@@ -125,25 +134,29 @@ class BodyCompiler:
         else_body = self.block(s.else_body) if s.else_body is not None else None
         return IfStep(**base, branches=branches, else_body=else_body)
 
-    def loop_list(self, e: A.Expr, var: str) -> CExpr:
-        """The list a `for each` walks; `var` is bound to its item type."""
+    def loop_list(self, e: A.Expr, var: str, var_span: A.Span) -> CExpr:
+        """The list a `for each` walks; `var` (written at `var_span`) is bound to its item type."""
         it = self.values.compile(e)
         item: WfType = ANY
         if isinstance(it.type, ListType):
             item = it.type.item
         elif is_known(it.type):
             self.c.error(e.span, f"`for each` needs a list, got {it.type}")
-        self.bind(var, item)
+        self.bind(var, item, var_span)
         return it
 
     def _for_each(self, s: A.ForEach) -> Step:
         base = self.step_base(s, "for_each")
-        it = self.loop_list(s.iterable, s.var)
+        it = self.loop_list(s.iterable, s.var, s.var_span or s.span)
         body = self.block(s.body)
         return ForEachStep(**base, var=s.var, iterable=it, body=body)
 
     def _action(self, s: A.Action) -> Step | None:
         spec = self.c.registry.actions.get(s.verb)
+        if self.scope.symbols is not None:
+            options = None if spec is not None else tuple(self.c.registry.actions)
+            verb_span = s.verb_span or name_span(s.span, s.verb)
+            self.scope.symbols.use(Use("verb", s.verb, verb_span, options=options))
         if spec is None:
             hint = suggest(s.verb, list(self.c.registry.actions))
             if s.bind is not None and s.target is None and not s.has_parens:
@@ -161,7 +174,7 @@ class BodyCompiler:
         if s.bind is not None:
             if result == NOTHING:
                 self.c.error(s.span, f"{s.verb} gives no result to bind to '{s.bind}'")
-            self.bind(s.bind, result)
+            self.bind(s.bind, result, name_span(s.span, s.bind))
         secret = frozenset(n for n, _ in args if V.is_secret_name(n))
         return ActionStep(**base, spec=spec, target=target, args=args, bind=s.bind, secret_args=secret)
 
@@ -176,6 +189,12 @@ class BodyCompiler:
                 self.c.error(s.span, f"{s.verb} needs {what} after it")
             return None, None
         if spec.target == "type":
+            symbols = self.scope.symbols
+            if symbols is not None and isinstance(s.target, A.Name):
+                known = s.target.name in self.c.types
+                t_use = ThingType(s.target.name) if known else None
+                options = None if known else tuple(self.c.types)
+                symbols.use(Use("type", s.target.name, s.target.span, type=t_use, options=options))
             if not isinstance(s.target, A.Name) or s.target.name not in self.c.types:
                 name = s.target.name if isinstance(s.target, A.Name) else "?"
                 self.c.error(s.target.span, f"unknown type '{name}'{suggest(name, list(self.c.types))}")
@@ -192,6 +211,7 @@ class BodyCompiler:
 
     def action_args(self, s: A.Action, spec: ActionSpec, target_type: WfType | None) -> list[tuple[str, CExpr]]:
         params = {p.name: parse_type(p.type) for p in spec.params}
+        spec_params = set(params)
         fields_type: str | None = None
         if spec.fields_args == "User":
             fields_type = "User"
@@ -211,6 +231,11 @@ class BodyCompiler:
                 continue
             given.add(a.name)
             want = params.get(a.name)
+            if self.scope.symbols is not None:
+                is_field = fields_type is not None and a.name not in spec_params
+                owner = f"type {fields_type}" if is_field else f"action {s.verb}"
+                options = None if want is not None else tuple(params)
+                self.scope.symbols.use(Use("argument", a.name, name_span(a.span, a.name), None, want, owner, options))
             if want is None:
                 loose = spec.fields_args == "target" and fields_type is None  # target type unknown here
                 if not loose:
@@ -234,7 +259,7 @@ class BodyCompiler:
         base = self.step_base(s, "schedule")
         each_list = None
         if s.each_var is not None and s.each_list is not None:
-            each_list = self.loop_list(s.each_list, s.each_var)
+            each_list = self.loop_list(s.each_list, s.each_var, s.each_var_span or s.span)
         args = self.c.check_call(s.workflow, s.workflow_span or s.span, s.args, self.scope, "schedule")
         at = self._typed(s.at, DATE, "`at`")
         in_ = self._typed(s.in_, DURATION, "`in`")
@@ -242,7 +267,7 @@ class BodyCompiler:
         if s.every is not None and s.each_var is None:
             self.c.error(s.every.span, "`every` spaces the runs of `schedule … for each`")
         if s.bind is not None:
-            self.bind(s.bind, ListType(SCHEDULE_HANDLE) if s.each_var else SCHEDULE_HANDLE)
+            self.bind(s.bind, ListType(SCHEDULE_HANDLE) if s.each_var else SCHEDULE_HANDLE, name_span(s.span, s.bind))
         return ScheduleStep(
             **base,
             workflow=s.workflow,
@@ -267,7 +292,7 @@ class BodyCompiler:
         base = self.step_base(s, "call")
         args = self.c.check_call(s.workflow, s.workflow_span or s.span, s.args, self.scope, "call")
         if s.bind is not None:
-            self.bind(s.bind, OBJECT)
+            self.bind(s.bind, OBJECT, name_span(s.span, s.bind))
         return CallStep(**base, workflow=s.workflow, args=args, bind=s.bind)
 
     def _cancel(self, s: A.Cancel) -> Step:

@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..app import ActionStep, Block, CallStep, CExpr, ForEachStep, IfStep, Step, Workflow
-
-
-def _steps(block: Block) -> Iterator[Step]:
-    for step in block:
-        yield step
-        if isinstance(step, IfStep):
-            for _, body in step.branches:
-                yield from _steps(body)
-            if step.else_body:
-                yield from _steps(step.else_body)
-        elif isinstance(step, ForEachStep):
-            yield from _steps(step.body)
+from ..app import ActionStep, CallStep, CExpr, IfStep, Step, Workflow, walk
 
 
 def _exprs(step: Step) -> Iterator[CExpr]:
@@ -36,7 +24,7 @@ def mark_suspending(workflows: dict[str, Workflow]) -> None:
     timer, so the executor sets none for it."""
     calls: dict[str, set[str]] = {}
     for wf in workflows.values():
-        steps = list(_steps(wf.body))
+        steps = list(walk(wf.body))
         wf.suspends = any(isinstance(s, ActionStep) or any(c.is_async for c in _exprs(s)) for s in steps)
         wf.suspends = wf.suspends or any(p.default is not None and p.default.is_async for p in wf.params)
         calls[wf.name] = {s.workflow for s in steps if isinstance(s, CallStep)}

@@ -21,14 +21,19 @@ from wfkit.core.errors import ConfigError
 
 from . import sql as S
 
-DEFAULT_URL = "sqlite://.wf/data.sqlite3"
+DEFAULT_URL = "sqlite://.wf/data.sqlite3"  # under WF_DATA_DIR when that is set
+DATA_DIR_ENV = "WF_DATA_DIR"
 MODELS = "wfkit.core.store.models"
 CONNECTION = "wfkit"
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to open: the one given, else `WF_DATABASE_URL`, else an SQLite file under `.wf/`."""
-    return url or os.environ.get("WF_DATABASE_URL") or DEFAULT_URL
+    """The URL to open: the one given, else `WF_DATABASE_URL`, else an SQLite file in the data
+    folder (`WF_DATA_DIR`, which the command line sets to the app's; else `.wf/` here)."""
+    if url or os.environ.get("WF_DATABASE_URL"):
+        return url or os.environ["WF_DATABASE_URL"]
+    folder = os.environ.get(DATA_DIR_ENV)
+    return f"sqlite://{Path(folder).resolve() / 'data.sqlite3'}" if folder else DEFAULT_URL
 
 
 SCHEMA_TRIES = 5  # creating the schema, when PostgreSQL aborts it as a deadlock with another process's

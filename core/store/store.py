@@ -42,7 +42,7 @@ class Store(ThingWriter):
         super().__init__(app, services)
         services.store = self
         self.users = Users(self)
-        self.runs = RunLog(self)
+        self.runs = RunLog(self, lambda: self.app)
 
     @classmethod
     async def open(

@@ -205,6 +205,11 @@ class Users:
     async def verify_admin_token(self, token: str | None) -> bool:
         return await self._find_token("admin", token) is not None
 
+    async def admin_token_id(self, token: str | None) -> str | None:
+        """The id of the admin token's row (as `list_admin_tokens` shows it) when `token` is one."""
+        row = await self._find_token("admin", token)
+        return str(row["id"]) if row is not None else None
+
     async def _store_hash(self, user_id: str, hash: str) -> None:
         d = self.store.dialect
         n = await self.store.execute(

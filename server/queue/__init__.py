@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from wfkit.core import values as V
 from wfkit.core.app import App
@@ -31,7 +32,7 @@ from wfkit.core.services import Services
 from .embedded import EmbeddedRedis
 from .journal import RedisJournal
 from .queue import Queue, from_ms
-from .recurring import Ticker
+from .recurring import Every, Ticker, next_fire
 from .scheduler import QueueScheduler
 from .triggers import TriggerListener
 from .worker import Worker, WorkerSettings
@@ -48,6 +49,9 @@ __all__ = [
     "from_ms",
     "settings_from_env",
 ]
+
+
+APP_KEY = "app"  # wfkit:app: the served app's workflow names and recurring events (JSON)
 
 
 def _env_float(name: str) -> float | None:
@@ -138,6 +142,20 @@ class QueueControl:
         """As last seen or set by this process."""
         return self._paused
 
+    async def served_app(self) -> dict[str, Any] | None:
+        """What the servers and workers on this queue last published of their app (`workflows`:
+        the names; `recurring`: the events, as `Every.to_json`), or None before any has started."""
+        raw = await self.redis.get(self.queue.key(APP_KEY))
+        return dict(orjson.loads(raw)) if raw else None
+
+    async def recurring(self) -> list[dict[str, Any]]:
+        """Each recurring event of the served app with its next firing (ISO 8601), soonest first."""
+        app = await self.served_app()
+        now = V.now()
+        events = [Every.from_json(e) for e in (app or {}).get("recurring", [])]
+        rows = [{"workflow": e.workflow, "every": e.describe(), "next_at": V.iso(next_fire(e, now))} for e in events]
+        return sorted(rows, key=lambda r: r["next_at"])
+
     async def members(self, workflow: str) -> list[str]:
         """The jobs of one workflow not started yet (runs, and slices of lists), for `cancel`."""
         return await self.queue.members(workflow)
@@ -178,6 +196,7 @@ class Background(QueueControl):
         self.ticker = Ticker(app, self.queue, self.services)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._ticking = False  # the ticker of recurring events runs here
 
     @classmethod
     async def start(
@@ -199,14 +218,45 @@ class Background(QueueControl):
         worker's runs use (its scheduler and journal are set to the queue's)."""
         redis, embedded = await connect(redis_url, data_dir, port=redis_port)
         bg = cls(app, store, redis, embedded, prefix=prefix, services=services)
+        try:
+            await bg.publish_app()
+        except BaseException:
+            await redis.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise
         store.listeners.append(bg.listener)
         if recurring:
+            bg._ticking = True
             bg.ticker.start()
         if worker:
             bg.worker = Worker(app, bg.services, bg.queue, bg.journal, settings or settings_from_env())
             bg._worker_task = bg.worker.start()
         bg._paused = await bg.queue.is_paused()
         return bg
+
+    async def publish_app(self) -> None:
+        """Tell commands that have no app (`wf cancel --workflow`, `wf scheduled`) what is served."""
+        info = {
+            "workflows": sorted(self.app.workflows),
+            "recurring": [Every.of(r).to_json() for r in self.app.recurring],
+        }
+        await self.redis.set(self.queue.key(APP_KEY), orjson.dumps(info))
+
+    async def swap(self, app: App) -> None:
+        """Serve `app` from now on (`wf serve --reload`): what is scheduled, what a database change
+        triggers and what the worker starts follow it at once; the ticker starts again on its
+        recurring events (the ticks already fired are in Redis). Redis and its jobs stay; runs
+        already started finish on the app they started with."""
+        self.app = self.scheduler.app = app
+        self.listener.use(app)
+        if self.worker is not None:
+            self.worker.use_app(app)
+        await self.ticker.stop()
+        self.ticker.app = app
+        if self._ticking:
+            self.ticker.start()
+        await self.publish_app()
 
     async def stop(self) -> None:
         """Stop the worker (running runs get its grace period), the ticker, the listener; close Redis."""

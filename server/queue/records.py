@@ -10,6 +10,8 @@ from typing import Any
 from wfkit.core import values as V
 from wfkit.core.runs import RunRecord
 
+from .. import metrics
+
 
 class RecordSaver:
     def __init__(self, store: Any, delay: float, size: int) -> None:
@@ -21,6 +23,7 @@ class RecordSaver:
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def save(self, record: RunRecord) -> None:
+        metrics.current().run_ended(record)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((record, done))
         if len(self._waiting) >= self.size:

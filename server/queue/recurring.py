@@ -17,10 +17,11 @@ when one starts again (only the latest missed tick).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from wfkit.core import values as V
@@ -28,26 +29,72 @@ from wfkit.core.app import App, Recurring
 from wfkit.core.scheduler import ScheduledRun
 from wfkit.core.services import Services
 
+from .. import tasks
 from ..outage import REDIS, watch
 from .frames import admin_frame, evaluate
 from .queue import Queue, from_ms, to_ms
 
 log = logging.getLogger("wfkit.queue")
 
+
+class Cadence(Protocol):
+    """When an event fires: every `amount` `unit`s [at `at` in `zone`] (a `Recurring`, or an `Every`)."""
+
+    @property
+    def amount(self) -> int | float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def at(self) -> tuple[int, int] | None: ...
+    @property
+    def zone(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Every:
+    """A recurring event as the queue publishes it for commands that have no app (`wf scheduled`)."""
+
+    workflow: str
+    amount: int | float
+    unit: str
+    at: tuple[int, int] | None
+    zone: str
+
+    @classmethod
+    def of(cls, r: Recurring) -> Every:
+        return cls(r.workflow, r.amount, r.unit, r.at, r.zone)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"workflow": self.workflow, "amount": self.amount, "unit": self.unit, "at": self.at, "zone": self.zone}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Every:
+        at = d.get("at")
+        return cls(d["workflow"], d["amount"], d["unit"], (at[0], at[1]) if at else None, d["zone"])
+
+    def describe(self) -> str:
+        """`every 1 day at 09:00 Europe/Paris`"""
+        n = int(self.amount) if float(self.amount).is_integer() else self.amount
+        text = f"every {n} {self.unit}{'' if n == 1 else 's'}"
+        if self.at is not None:
+            text += f" at {self.at[0]:02d}:{self.at[1]:02d} {self.zone}"
+        return text
+
+
 EPOCH_MONDAY = date(1970, 1, 5)
 MAX_SLEEP_S = 30.0  # wake at least this often (a clock that jumps)
 
 
-def _local(r: Recurring, day: date) -> datetime:
+def _local(r: Cadence, day: date) -> datetime:
     h, m = r.at or (0, 0)
     return datetime(day.year, day.month, day.day, h, m, tzinfo=ZoneInfo(r.zone)).astimezone(UTC)
 
 
-def _every(r: Recurring) -> int:
+def _every(r: Cadence) -> int:
     return max(1, int(r.amount))
 
 
-def _candidates(r: Recurring, around: datetime, forward: bool) -> list[datetime]:
+def _candidates(r: Cadence, around: datetime, forward: bool) -> list[datetime]:
     """Fire instants of a calendar unit near `around`, in order (forward) or reverse order."""
     n = _every(r)
     local_day = around.astimezone(ZoneInfo(r.zone)).date()
@@ -70,7 +117,7 @@ def _candidates(r: Recurring, around: datetime, forward: bool) -> list[datetime]
     return out
 
 
-def next_fire(r: Recurring, after: datetime) -> datetime:
+def next_fire(r: Cadence, after: datetime) -> datetime:
     """The first instant this event fires strictly after `after`."""
     if r.unit in ("second", "minute", "hour"):
         period = r.amount * V.UNIT_SECONDS[r.unit]
@@ -79,7 +126,7 @@ def next_fire(r: Recurring, after: datetime) -> datetime:
     return min(t for t in _candidates(r, after, True) if t > after)
 
 
-def prev_fire(r: Recurring, at: datetime) -> datetime:
+def prev_fire(r: Cadence, at: datetime) -> datetime:
     """The last instant this event fired at or before `at`."""
     if r.unit in ("second", "minute", "hour"):
         period = r.amount * V.UNIT_SECONDS[r.unit]
@@ -112,11 +159,8 @@ class Ticker:
             self._task = asyncio.create_task(self._run(), name="wfkit-recurring")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def fire(self, i: int, r: Recurring, at: datetime) -> bool:
         """Submit the run of tick `at` unless another ticker did; True when this one did."""

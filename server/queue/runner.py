@@ -32,6 +32,7 @@ from wfkit.core.runs import RunRecord
 from wfkit.core.scheduler import ANONYMOUS
 from wfkit.core.services import Services
 
+from .. import metrics
 from ..outage import DATABASE, unreachable, watch, which
 from .frames import admin_frame
 from .journal import RedisJournal
@@ -163,8 +164,10 @@ class Runner:
     async def run(self, c: Claim, job_try: int) -> Again | None:
         """Run `c` (delivery `job_try` of its job); None when done with it, else when to run it again."""
         self.stats.started += 1
+        late_ms = now_ms() - c.run_at
+        metrics.current().run_started(late_ms / 1000)
         if self.track_lateness:
-            self.stats.lateness_ms.append(now_ms() - c.run_at)
+            self.stats.lateness_ms.append(late_ms)
         wf = self.app.workflows.get(c.workflow)
         if wf is None:
             await self._fail(c, c.attempt, f"workflow {c.workflow} is not in this app (it changed)")
@@ -239,6 +242,7 @@ class Runner:
             self.journal.held.discard(c.id)
             self.journal.fresh.discard(c.id)
         record.attempt = attempt
+        record.origin = c.origin
         await self._save(record)
         return record
 

@@ -10,7 +10,6 @@ handed over as a snapshot of the thing as it was, instead of its id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from wfkit.core.scheduler import ScheduledRun, new_id
 from wfkit.core.services import Services
 from wfkit.core.things import Thing
 
+from .. import tasks
 from ..outage import REDIS, backoff, unreachable, watch
 from .frames import admin_frame, evaluate
 
@@ -35,11 +35,16 @@ class TriggerListener:
     def __init__(self, app: App, services: Services, submit: Any) -> None:
         self.services = services
         self.submit = submit
-        self.by_event: dict[tuple[str, str], list[DbTrigger]] = {}
-        for t in app.triggers:
-            self.by_event.setdefault((t.event, t.type_name), []).append(t)
+        self.use(app)
         self.waiting: list[ScheduledRun] = []
         self._resubmitting: asyncio.Task[None] | None = None
+
+    def use(self, app: App) -> None:
+        """Listen for `app`'s triggers from now on (`wf serve --reload`)."""
+        by_event: dict[tuple[str, str], list[DbTrigger]] = {}
+        for t in app.triggers:
+            by_event.setdefault((t.event, t.type_name), []).append(t)
+        self.by_event = by_event
 
     async def __call__(self, event: str, type_name: str, before: Thing | None, after: Thing | None) -> None:
         triggers = self.by_event.get((event, type_name))
@@ -93,11 +98,8 @@ class TriggerListener:
             redis.ok(triggered_runs=len(batch))
 
     async def close(self) -> None:
-        if self._resubmitting is not None:
-            self._resubmitting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._resubmitting
-            self._resubmitting = None
+        await tasks.cancel(self._resubmitting)
+        self._resubmitting = None
         if self.waiting:
             log.error("%d triggered run(s) not submitted: %s is unreachable", len(self.waiting), REDIS)
             self.waiting = []

@@ -19,11 +19,13 @@ import time
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms, to_ms
+from arq.worker import Function, func
 from arq.worker import Worker as ArqWorker
-from arq.worker import func
 from wfkit.core.app import App
+from wfkit.core.executor import Executor
 from wfkit.core.services import Services
 
+from .. import tasks
 from ..outage import REDIS, backoff, unreachable, watch
 from .journal import RedisJournal
 from .queue import RUN, SLICE_FN, Queue, now_ms
@@ -38,6 +40,15 @@ MAX_TRIES = 10_000  # arq's bound on deliveries; wfkit counts attempts and crash
 
 def longest_timeout(app: App) -> float:
     return max((wf.flow.timeout.total_seconds() for wf in app.workflows.values()), default=300.0)
+
+
+def functions(runner: Runner, app: App) -> list[Function]:
+    """arq's functions `run` and `slice`, with a timeout past the longest @timeout of `app`."""
+    timeout = longest_timeout(app) + JOB_SLACK_S
+    return [
+        func(runner.run_job, name=RUN, timeout=timeout, max_tries=MAX_TRIES),
+        func(runner.slice_job, name=SLICE_FN, timeout=timeout, max_tries=MAX_TRIES),
+    ]
 
 
 class Worker(ArqWorker):
@@ -55,12 +66,8 @@ class Worker(ArqWorker):
         self.settings = s
         self.queue = queue
         self.runner = Runner(app, services, queue, journal, s)
-        timeout = longest_timeout(app) + JOB_SLACK_S
         super().__init__(
-            [
-                func(self.runner.run_job, name=RUN, timeout=timeout, max_tries=MAX_TRIES),
-                func(self.runner.slice_job, name=SLICE_FN, timeout=timeout, max_tries=MAX_TRIES),
-            ],
+            functions(self.runner, app),
             queue_name=queue.name,
             redis_pool=ArqRedis(queue.redis.connection_pool, default_queue_name=queue.name),
             handle_signals=False,  # `wf worker` and `wf serve` handle signals and call close()
@@ -85,6 +92,12 @@ class Worker(ArqWorker):
     @property
     def stats(self) -> Stats:
         return self.runner.stats
+
+    def use_app(self, app: App) -> None:
+        """Run jobs on `app` from now on (`wf serve --reload`); those running finish on theirs."""
+        self.runner.app, self.runner.executor = app, Executor(app, self.runner.services)
+        self.functions.update((f.name, f) for f in functions(self.runner, app))
+        self.in_progress_timeout_s = longest_timeout(app) + IN_PROGRESS_EXTRA_S
 
     def start(self) -> asyncio.Task[None]:
         """Run in the background of the running loop."""
@@ -119,9 +132,7 @@ class Worker(ArqWorker):
                     delay = backoff(tries)
                 await self._sleep(delay)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await tasks.cancel(listener)
 
     async def _iteration(self) -> float:
         """Start the due jobs; how long to sleep (s) before looking again."""

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
-from wfkit.core.app import ActionStep, ForEachStep, IfStep, LetStep, ScheduleStep
+from wfkit.core import query as Q
+from wfkit.core import values as V
+from wfkit.core.app import ActionStep, CExpr, ForEachStep, IfStep, LetStep, ScheduleStep
+from wfkit.core.context import RunInfo
 from wfkit.core.errors import CompileError, SourceError
+from wfkit.core.frame import Frame, RunState
+from wfkit.core.runs import RunRecord
+from wfkit.core.services import Services
+from wfkit.core.things import Thing
 from wfkit.plugins.loader import compile_sources
 from wfkit.testing import compile_source
 
@@ -18,6 +28,18 @@ def errors(src: str) -> list[str]:
 def warnings(src: str) -> list[str]:
     _, _, meaning = compile_sources({"t.wf": src})
     return [f"{d.span.line}: {d.message}" for d in meaning if d.severity == "warning"]
+
+
+def frame(user: Thing | None = None, **names: Any) -> Frame:
+    """A frame in which a compiled expression can be evaluated, with these names bound."""
+    run = RunInfo("r", "w", user=user)
+    return Frame(names, run, Services(), RunState(RunRecord("r", "w", "test", V.now(), {})))
+
+
+def value(expr: CExpr | None, **names: Any) -> Any:
+    """What a (synchronous) compiled expression gives with these names bound."""
+    assert expr is not None and not expr.is_async
+    return expr.fn(frame(**names))
 
 
 def one_error(src: str) -> str:
@@ -53,8 +75,18 @@ workflow main(n: number) {
     assert isinstance(if_step, IfStep) and isinstance(if_step.branches[0][1][0], ActionStep)
     assert wf.body[0].label == "let x = n + 1"
     assert wf.step_count == 7
-    assert app.types["Order"].fields["amount"].default is not None
+    assert value(app.types["Order"].fields["amount"].default) == 0
     assert "email" in app.types["User"].fields
+
+
+def test_nesting_too_deep_for_the_compiler_is_an_error_not_a_crash() -> None:
+    """300 nested lists once crashed `wf check` with RecursionError in the compiler; the parser
+    now refuses the nesting, with its position, and the compiler never sees it."""
+    src = "workflow w() {\n  let x = " + "[" * 300 + "1" + "]" * 300 + "\n  log x\n}\n"
+    [error] = errors(src)
+    assert error.startswith("2:") and "nested too deeply" in error
+    with pytest.raises(SourceError, match="nested too deeply"):
+        compile_source(src)
 
 
 def test_every_error_is_reported_at_once() -> None:
@@ -216,7 +248,7 @@ workflow main(n: number) {
     ]
 
 
-def test_decorators_fill_the_workflow() -> None:
+def test_decorators_fill_the_workflow(monkeypatch: pytest.MonkeyPatch) -> None:
     app = compile_source(
         """
 @exposed(auth: admin)
@@ -238,11 +270,13 @@ workflow hook() {
     wf = app.workflows["main"]
     assert wf.exposed == "admin" and wf.ignore_privacy and wf.public
     assert wf.flow.retry_attempts == 3 and wf.flow.retry_backoff.total_seconds() == 2
-    assert wf.flow.concurrency_limit == 2 and wf.flow.concurrency_key is not None
-    assert wf.flow.rate_count == 10 and wf.flow.rate_period is not None and wf.flow.rate_period.total_seconds() == 1
-    assert wf.flow.debounce is not None and wf.flow.timeout.total_seconds() == 30
+    assert wf.flow.concurrency_limit == 2 and value(wf.flow.concurrency_key, n=7) == 7
+    assert wf.flow.rate_count == 10 and wf.flow.rate_period == timedelta(seconds=1) and wf.flow.rate_key is None
+    assert wf.flow.debounce == timedelta(seconds=5) and wf.flow.timeout == timedelta(seconds=30)
     hook = app.workflows["hook"]
     assert hook.webhook is not None and hook.webhook.scheme == "hmac-sha256" and hook.webhook.header == "X-Sig"
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    assert value(hook.webhook.secret) == "s3cret"
     assert hook.public and hook.exposed is None
 
 
@@ -265,7 +299,10 @@ on create Ordr run thank(order: this)
     assert errs[2].startswith("9:21: `at` needs a unit of days, weeks or months")
     assert errs[3].startswith("11:1: unknown type 'Ordr'")
     app, _, _ = compile_sources({"t.wf": src.replace("Mars/Olympus", "Europe/Paris")})
-    assert app.triggers[0].event == "change" and app.triggers[0].cond is not None
+    assert app.triggers[0].event == "change" and app.triggers[0].type_name == "Order"
+    now_paid, unpaid = Thing("Order", "o1", {"paid": True}), Thing("Order", "o1", {"paid": False})
+    assert value(app.triggers[0].cond, this=now_paid, before=unpaid) is True
+    assert value(app.triggers[0].cond, this=now_paid, before=now_paid) is False
     assert app.recurring[0].zone == "Europe/Paris" and app.recurring[0].at == (3, 0)
 
 
@@ -290,6 +327,8 @@ privacy Order {
     rules = app.privacy["Order"].rules
     assert [r.name for r in rules] == ["mine", "everyone"]
     assert rules[0].view_all and rules[0].search and rules[0].cond is not None
+    ann = Thing("User", "u1")
+    assert rules[0].cond.build(frame(user=ann)) == Q.Cmp("owner", "==", ann)  # this.owner == current_user
     assert rules[1].view == frozenset({"title"}) and rules[1].cond is None
 
 

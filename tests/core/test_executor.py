@@ -309,22 +309,31 @@ async def test_cancel_own_schedule_and_others() -> None:
 workflow later() {
   log "x"
 }
+workflow plan() {
+  h = schedule later() in 1 day
+  return { id: h.id }
+}
 workflow main(other: text) {
   a = schedule later() in 1 day
   b = schedule later() in 1 day
   cancel a
   cancel other
-  return { kept: b.id }
+  cancel "no-such-run"
+  return { own: a.id, kept: b.id }
 }
 """
     scheduler = MemoryScheduler()
     services = Services(scheduler=scheduler)
     app = compile_source(src)
-    first = await run_workflow(app, "later", services=services)
-    assert first.status == "success"
-    await scheduler.submit([])
-    record = await run_workflow(app, "main", services=services, other="some-id")
-    assert [r.id for r in scheduler.pending()] == [record.response["kept"]]  # type: ignore[index]
+    planned = await run_workflow(app, "plan", services=services)
+    assert planned.ok and planned.response is not None
+    other = planned.response["id"]
+    assert [r.id for r in scheduler.pending()] == [other]  # another run's schedule, in the queue
+    record = await run_workflow(app, "main", services=services, other=other)
+    assert record.ok and record.response is not None, record.error
+    assert [r.id for r in scheduler.pending()] == [record.response["kept"]]
+    assert scheduler.cancelled == {other}  # cancelled in the queue; its own `a` never reached it
+    assert record.response["own"] not in scheduler.runs
 
 
 async def test_chain_limit_fails_the_run_that_would_exceed_it() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from dsl_helpers import errors
 from lark.parsers.lalr_analysis import LALR_Analyzer
@@ -125,10 +127,55 @@ def test_parse_never_raises_on_odd_input() -> None:
         assert all(d.span.line >= 1 and d.span.column >= 1 for d in result.diagnostics)
 
 
-def test_deep_nesting_is_an_error_not_a_crash() -> None:
-    text = "workflow w() {\n  let x = " + "(" * 3000 + "1" + ")" * 3000 + "\n}\n"
+DEEP = "nested too deeply: split it up (`let` a part, or `call` another workflow)"
+
+
+@pytest.mark.parametrize(
+    ("line", "opener"),
+    [
+        ("  let x = " + "(" * 3000 + "1" + ")" * 3000, "("),
+        ("  let x = " + "-" * 3000 + "1", "-"),
+        ("  let x = " + "[" * 3000 + "1" + "]" * 3000, "["),
+        ('  log "n = {' + "[" * 3000 + "1" + "]" * 3000 + '}"', "["),  # inside a string's hole
+    ],
+)
+def test_deep_nesting_is_an_error_not_a_crash(line: str, opener: str) -> None:
+    """The compiler and the evaluator recurse: a tree deeper than they can walk is refused by the
+    parser, at the bracket where it gets too deep, and the rest of the file is still parsed."""
+    text = "workflow w() {\n" + line + "\n}\nworkflow after() {\n  log 1\n}\n"
     result = parse(text, "t.wf")
-    assert isinstance(result, ParseResult)
+    assert [(d.span.line, d.message) for d in result.diagnostics] == [(2, DEEP)]
+    column = result.diagnostics[0].span.column
+    assert line[column - 1] == opener and 150 < line[:column].count(opener) <= 200
+    assert [d.name for d in result.module.decls] == ["after"]  # type: ignore[attr-defined]
+
+
+def test_nesting_deeper_than_real_code_parses() -> None:
+    """20 `if` blocks around 40 parentheses around 40 unary minus signs: deeper than code is
+    written (examples/ reaches 32 parser states), and under the limit."""
+    blocks, brackets = 20, 40
+    text = (
+        "workflow w(a: boolean) {\n"
+        + "  if a {\n" * blocks
+        + "  let x = "
+        + "(" * brackets
+        + "-" * brackets
+        + "1"
+        + ")" * brackets
+        + "\n"
+        + "  }\n" * blocks
+        + "}\n"
+    )
+    result = parse(text, "t.wf")
+    assert result.diagnostics == []
+    step: Any = result.module.decls[0].body[0]  # type: ignore[attr-defined]
+    for _ in range(blocks - 1):
+        step = step.branches[0].body[0]
+    value = step.branches[0].body[0].value
+    depth = 0
+    while isinstance(value, ast.Unary):
+        value, depth = value.operand, depth + 1
+    assert depth == brackets and value.value == 1
 
 
 def test_parse_or_raise() -> None:

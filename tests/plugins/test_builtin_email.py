@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from wfkit.testing import compile_source, open_test_store, run_workflow
+from backends import OpenStore
+from wfkit.testing import compile_source, run_workflow
 
 SOURCE = """
 workflow notify(to: text, amount: number) {
@@ -75,10 +76,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-async def test_a_real_smtp_server_receives_the_mail(smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_real_smtp_server_receives_the_mail(
+    open_store: OpenStore, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     inbox, port = smtp
     monkeypatch.setenv("WF_SMTP_URL", f"smtp://mailer:p%40ss%20word@127.0.0.1:{port}?from=orders@example.com")
-    async with open_test_store(APP) as store:
+    async with open_store(APP) as store:
         record = await run_workflow(APP, "notify", store=store, to="ann@example.com", amount=42)
         assert record.ok, record.error
         assert len(inbox.envelopes) == 1
@@ -106,10 +109,12 @@ async def test_an_unreachable_server_fails_the_run(monkeypatch: pytest.MonkeyPat
     assert "wrong-secret" not in record.error["message"]
 
 
-async def test_without_smtp_the_mail_waits_in_the_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_without_smtp_the_mail_waits_in_the_outbox(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WF_SMTP_URL", raising=False)
     monkeypatch.delenv("WF_SMTP_FROM", raising=False)
-    async with open_test_store(APP) as store:
+    async with open_store(APP) as store:
         record = await run_workflow(APP, "notify", store=store, to="ann@example.com", amount=7)
         assert record.ok, record.error
         kept = await store.outbox()
@@ -126,9 +131,9 @@ async def test_without_smtp_the_mail_waits_in_the_outbox(monkeypatch: pytest.Mon
         assert len(await store.outbox()) == 2
 
 
-async def test_bad_addresses_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_addresses_are_refused(open_store: OpenStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WF_SMTP_URL", raising=False)
-    async with open_test_store(APP) as store:
+    async with open_store(APP) as store:
         record = await run_workflow(APP, "broken", store=store)
         assert record.error is not None and "`to` must be email addresses" in record.error["message"]
         assert await store.outbox() == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from backends import OpenStore
 from wfkit.core import query as Q
-from wfkit.testing import compile_source, open_test_store, run_workflow
+from wfkit.testing import compile_source, run_workflow
 
 SOURCE = """
 type Order {
@@ -52,8 +53,8 @@ workflow bad() {
 APP = compile_source(SOURCE)
 
 
-async def test_create_change_delete_in_workflows() -> None:
-    async with open_test_store(APP) as store:
+async def test_create_change_delete_in_workflows(open_store: OpenStore) -> None:
+    async with open_store(APP) as store:
         ann = await store.create("User", {"email": "ann@example.com", "name": "Ann"})
         for title, amount in (("tea", "4"), ("cake", "12"), ("jam", "7")):
             record = await run_workflow(APP, "make", store=store, user=ann, t=title, a=amount)
@@ -79,8 +80,8 @@ async def test_create_change_delete_in_workflows() -> None:
         assert record.response == {"left": 1}
 
 
-async def test_a_failing_write_fails_the_run_with_its_line() -> None:
-    async with open_test_store(APP) as store:
+async def test_a_failing_write_fails_the_run_with_its_line(open_store: OpenStore) -> None:
+    async with open_store(APP) as store:
         record = await run_workflow(APP, "bad", store=store)
         assert record.status == "failed" and record.error is not None
         assert "Order.amount must be number, got text 'lots'" in record.error["message"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from wfkit.testing import compile_source, open_test_store, run_workflow
+from backends import OpenStore
+from wfkit.testing import compile_source, run_workflow
 
 SOURCE = """
 type User {
@@ -29,8 +30,8 @@ APP = compile_source(SOURCE)
 PASSWORD = "s3cret-enough"
 
 
-async def test_sign_up_then_log_in() -> None:
-    async with open_test_store(APP) as store:
+async def test_sign_up_then_log_in(open_store: OpenStore) -> None:
+    async with open_store(APP) as store:
         record = await run_workflow(
             APP, "register", store=store, email="Ann@Example.com", password=PASSWORD, name="Ann"
         )
@@ -52,8 +53,8 @@ async def test_sign_up_then_log_in() -> None:
         assert record.logs[0]["message"] == f"logged in {user_id} with [redacted]"
 
 
-async def test_refusals_name_the_problem_not_the_password() -> None:
-    async with open_test_store(APP) as store:
+async def test_refusals_name_the_problem_not_the_password(open_store: OpenStore) -> None:
+    async with open_store(APP) as store:
         ok = await run_workflow(APP, "register", store=store, email="ann@example.com", password=PASSWORD, name="A")
         assert ok.ok, ok.error
         taken = await run_workflow(APP, "register", store=store, email="ANN@example.com", password=PASSWORD, name="B")

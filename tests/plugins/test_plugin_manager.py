@@ -193,6 +193,8 @@ def test_plugins_info() -> None:
         "hooks": ["register_actions", "register_functions"],
         "actions": ["stripe.refund"],
         "functions": ["shout"],
+        "action_signatures": {"stripe.refund": "stripe.refund(amount: number) → object"},
+        "function_signatures": {"shout": "shout(value: text) → text"},
     }
     assert list(info)[: len(DEFAULT_PLUGINS)] == list(DEFAULT_PLUGINS)  # built-ins first
 

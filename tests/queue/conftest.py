@@ -1,12 +1,12 @@
 """Queue tests run against one real Redis for the session (the embedded redis-server, on a unix
-socket); each test gets its own key prefix, SQLite file and Background."""
+socket); each test gets its own key prefix, store and Background, on each database of
+`backends.BACKENDS` (a new SQLite file; the PostgreSQL test database, emptied first)."""
 
 from __future__ import annotations
 
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,9 +30,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def start_bg(redis_url: str, tmp_path: Path) -> AsyncIterator[Start]:
+async def start_bg(redis_url: str, db_url: str) -> AsyncIterator[Start]:
     """`bg = await start_bg(SOURCE, worker=True, settings=…, limits=…)`: a Background on a fresh
-    store and its own prefix; stopped (and its store closed) after the test."""
+    store (on this test's database: call it once a test, or pass `store=`) and its own prefix;
+    stopped (and its store closed) after the test."""
     opened: list[tuple[Background, Any]] = []
     stores: list[Any] = []
 
@@ -47,7 +48,8 @@ async def start_bg(redis_url: str, tmp_path: Path) -> AsyncIterator[Start]:
     ) -> Background:
         app = compile_source(source) if isinstance(source, str) else source
         if store is None:
-            cm = open_test_store(app)
+            assert not stores or not db_url.startswith("postgres"), "one store a test on PostgreSQL: pass store="
+            cm = open_test_store(app, url=db_url if db_url.startswith("postgres") else None)
             store = await cm.__aenter__()
             stores.append(cm)
         services = Services(store=store, hooks=get_registry(), limits=limits or Limits())

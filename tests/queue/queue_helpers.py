@@ -15,9 +15,6 @@ from typing import Any
 from processes import free_port, wait_until_healthy, wf_command
 from wfkit.server.queue import Background, WorkerSettings
 
-POSTGRES = os.environ.get("WF_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", "postgres"] if POSTGRES else ["sqlite"]
-
 
 def fast_settings(**kw: Any) -> WorkerSettings:
     return WorkerSettings(**{"poll_delay": 0.05, "grace": 2.0, **kw})
@@ -107,27 +104,23 @@ async def slow_http() -> AsyncIterator[SlowHTTP]:
 # ------------------------------------------------------------------ real processes: `wf worker`, `wf serve`
 
 
-def database_url(backend: str, folder: Path, name: str = "data.sqlite3") -> str:
-    """A database for a test with real processes: a new SQLite file in `folder`, or the PostgreSQL
-    test database (WF_TEST_POSTGRES_URL; empty it with `open_test_store(app, url=…)` first)."""
-    if backend == "postgres":
-        assert POSTGRES is not None
-        return POSTGRES
-    return f"sqlite://{folder / name}"
-
-
 class Workers:
     """`wf worker` subprocesses in one folder, killed at the end of the test whatever happens."""
 
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+    def __init__(self, folder: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
         self.folder = folder
         self.env = env
+        self.args = args  # after `wf worker app.wf`
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            wf_command("worker", "app.wf"), cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            wf_command("worker", "app.wf", *self.args),
+            cwd=self.folder,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         self.procs.append(proc)

@@ -6,7 +6,9 @@ the embedded Redis killed (runs survive in the append-only file), two workers sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from queue_helpers import BACKENDS, Workers, database_url, eventually, slow_http
+from backends import BACKENDS, database_url
+from queue_helpers import Start, Workers, eventually, fast_settings, slow_http
 from wfkit.core import values as V
 from wfkit.core.scheduler import ScheduledBatch, ScheduledRun, new_id
 from wfkit.core.store import Store
@@ -26,6 +29,7 @@ from wfkit.testing import compile_source, open_test_store
 APP = """
 type Hit {
   n: number
+  by: text
 }
 @timeout(3 seconds)
 workflow job(a: text, slow: text) {
@@ -35,7 +39,7 @@ workflow job(a: text, slow: text) {
 }
 @timeout(3 seconds)
 workflow hit(n: number) {
-  create Hit(n: n)
+  create Hit(n: n, by: env("WF_TEST_WORKER"))
 }
 """
 
@@ -150,11 +154,17 @@ async def test_two_workers_share_the_runs_and_none_runs_twice(
     workers: Workers, redis_server: EmbeddedRedis, store: Store
 ) -> None:
     workers.env["WF_REDIS_URL"] = redis_server.url
-    workers.start()
-    workers.start()
+    for name in ("one", "two"):  # each worker's runs say which worker made them (env("WF_TEST_WORKER"))
+        workers.env["WF_TEST_WORKER"] = name
+        workers.start()
+
+    async def both_ready() -> bool:
+        return all("up to" in log.read_text(errors="replace") for log in folder_logs(workers))
+
+    await eventually(both_ready, 40, f"two workers; logs:\n{workers.logs()}")
     q = await _queue(redis_server.url)
-    due = V.now() + timedelta(seconds=2)
-    runs = [ScheduledRun(new_id(), "hit", {"n": n}, due + timedelta(milliseconds=n)) for n in range(300)]
+    due = V.now() + timedelta(seconds=1)
+    runs = [ScheduledRun(new_id(), "hit", {"n": n}, due + timedelta(milliseconds=5 * n)) for n in range(300)]
     await q.submit(runs)
     await q.redis.aclose()
 
@@ -163,7 +173,13 @@ async def test_two_workers_share_the_runs_and_none_runs_twice(
 
     await eventually(all_ran, 60, f"300 runs; logs:\n{workers.logs()}")
     hits = await store.search("Hit", limit=1000)
-    assert sorted(h.data["n"] for h in hits) == list(range(300))
+    assert sorted(h.data["n"] for h in hits) == list(range(300))  # each run once: none lost, none twice
+    by = Counter(h.data["by"] for h in hits)
+    assert set(by) == {"one", "two"} and min(by.values()) >= 10, by  # both workers took a share
+
+
+def folder_logs(workers: Workers) -> list[Path]:
+    return sorted(workers.folder.glob("worker-*.log"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -212,3 +228,96 @@ async def test_a_listed_thousand_runs_complete_exactly_once_while_a_worker_is_ki
         for n in again:  # repeated by the run that was in its action when the worker died
             record = await store.runs.get(batch.item_id(n))
             assert record is not None and V.parse_date(record["started_at"]) > killed_at
+
+
+async def test_a_run_interrupted_more_than_5_times_is_failed(start_bg: Start) -> None:
+    """Each stop of a worker while the run waits on its slow call interrupts it (a grace of 50 ms,
+    then arq puts the job back): deliveries 2 to 6 resume it; the 7th, after a 6th interruption,
+    fails the run without running it (docs/operating.md: it probably takes its worker down)."""
+    app = compile_source(
+        """
+@timeout(60 seconds)
+workflow stubborn(url: text) {
+  http_request(method: "GET", url: url)
+}
+"""
+    )
+    settings = fast_settings(grace=0.05)
+    async with slow_http() as http:
+        http.delays["/slow"] = 30.0
+        bg = await start_bg(app, settings=settings)
+        prefix, store = bg.queue.prefix, bg.store
+        run = ScheduledRun(new_id(), "stubborn", {"url": http.url("slow")}, V.now())
+        await bg.queue.submit([run])
+        for interruption in range(1, 7):
+
+            async def in_its_call(n: int = interruption) -> bool:
+                return http.hits.get("/slow", 0) == n
+
+            await eventually(in_its_call, 15, f"delivery {interruption} of the run")
+            await bg.stop()  # the run is interrupted; its job goes back to the queue
+            bg = await start_bg(app, settings=settings, prefix=prefix, store=store)
+
+        async def failed() -> bool:
+            return await store.runs.get(run.id) is not None
+
+        await eventually(failed, 15, "the run's record")
+        record = await store.runs.get(run.id)
+        assert record is not None and record["status"] == "failed", record
+        assert record["error"]["message"] == "the run was interrupted 6 times (did it take its worker down?)"
+        assert http.hits == {"/slow": 6}  # the 7th delivery did not run it
+
+
+PATIENT = """
+@timeout(30 seconds)
+workflow patient(url: text) {
+  http_request(method: "GET", url: url)
+  log "done"
+}
+"""
+
+
+async def test_sigterm_gives_running_runs_10_s_and_puts_the_rest_back_at_once(
+    workers: Workers, redis_server: EmbeddedRedis, folder: Path
+) -> None:
+    """docs/operating.md: on SIGTERM a worker stops starting jobs, gives running runs 10 s, and puts
+    the rest back in the queue, due at once. A run of 3 s finishes in the grace period; one of 40 s
+    goes back and another worker runs it at once (not after its in-progress mark's 30 + 10 s)."""
+    (folder / "app.wf").write_text(PATIENT)
+    workers.env["WF_REDIS_URL"] = redis_server.url
+    first = workers.start()
+    q = await _queue(redis_server.url)
+    store = await Store.open(f"sqlite://{folder / 'data.sqlite3'}")
+    async with contextlib.aclosing(q.redis), store, slow_http() as http:
+        http.delays.update({"/short": 3.0, "/long": 40.0})
+        short, long = (ScheduledRun(new_id(), "patient", {"url": http.url(p)}, V.now()) for p in ("short", "long"))
+        await q.submit([short, long])
+
+        async def both_running() -> bool:
+            return http.hits.get("/short") == 1 and http.hits.get("/long") == 1
+
+        await eventually(both_running, 40, f"the two runs to start; logs:\n{workers.logs()}")
+        first.send_signal(signal.SIGTERM)
+        told = time.monotonic()
+        later = ScheduledRun(new_id(), "patient", {"url": http.url("later")}, V.now() + timedelta(seconds=1))
+        await q.submit([later])  # due while the worker is stopping: it is not started
+        await asyncio.to_thread(first.wait, 30)
+        stopped_after = time.monotonic() - told
+        assert 9.0 < stopped_after < 15.0, f"stopped {stopped_after:.1f} s after SIGTERM; logs:\n{workers.logs()}"
+        record = await store.runs.get(short.id)
+        assert record is not None and record["status"] == "success"  # it finished in the grace period
+        assert await store.runs.get(long.id) is None and "/later" not in http.hits
+
+        http.delays["/long"] = 0.0
+        workers.start()
+        restarted = time.monotonic()
+
+        async def all_done() -> bool:
+            return all([await store.runs.get(r.id) for r in (long, later)])
+
+        await eventually(all_done, 20, f"the long and the later run; logs:\n{workers.logs()}")
+        assert time.monotonic() - restarted < 15  # the long run was due at once, not after 40 s
+        for r in (long, later):
+            record = await store.runs.get(r.id)
+            assert record is not None and record["status"] == "success", record
+        assert http.hits == {"/short": 1, "/long": 2, "/later": 1}

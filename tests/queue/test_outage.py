@@ -10,13 +10,15 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
-from queue_helpers import Workers, eventually, fast_settings
+from queue_helpers import Workers, eventually, fast_settings, serving
 from tortoise.exceptions import DBConnectionError
 from wfkit.core import values as V
 from wfkit.core.runs import RunRecord
@@ -168,13 +170,15 @@ on create Order run created(title: this.title)
 """
 
 
-async def test_triggered_runs_wait_out_a_redis_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_triggered_runs_wait_out_a_redis_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, db_url: str
+) -> None:
     """Things created while Redis is down: their triggered runs wait in the process, are submitted
     once it is back, and run; the outage is one line each way, with how many runs waited."""
     caplog.set_level(logging.INFO, logger="wfkit")
     redis_server = EmbeddedRedis(tmp_path / "redis").start()
     app = compile_source(TRIGGERS)
-    async with open_test_store(app) as store:
+    async with open_test_store(app, url=db_url) as store:
         services = Services(store=store, hooks=get_registry())
         bg = await Background.start(app, store, redis_url=redis_server.url, services=services, settings=fast_settings())
         try:
@@ -198,3 +202,50 @@ async def test_triggered_runs_wait_out_a_redis_outage(tmp_path: Path, caplog: py
     back = [m for m in messages if "the queue's Redis is back" in m]
     assert len(back) == 1 and "5 triggered runs waited" in back[0], messages
     assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+PLANNER = """
+@exposed(auth: none)
+workflow plan() {
+  h = schedule later() in 1 hour
+  return { id: h.id }
+}
+workflow later() {
+  log "later"
+}
+"""
+
+
+def test_healthz_answers_503_naming_the_queue_while_redis_is_down(tmp_path: Path) -> None:
+    """docs/http.md: /healthz answers 200 while the server, the database and the queue are
+    reachable, 503 otherwise; docs/operating.md: a call that fails only because Redis is unreachable
+    answers 503 SERVICE_UNAVAILABLE with Retry-After: 1."""
+    (tmp_path / "app.wf").write_text(PLANNER)
+    redis_server = EmbeddedRedis(tmp_path / "redis").start()
+    env = dict(os.environ, WF_REDIS_URL=redis_server.url, WF_DATABASE_URL=f"sqlite://{tmp_path / 'data.sqlite3'}")
+    try:
+        with serving(tmp_path, env) as url, httpx.Client(base_url=url, timeout=10) as c:
+            assert c.get("/healthz").json() == {"status": "ok", "database": "ok", "queue": "ok"}
+            assert c.post("/api/1.1/wf/plan").status_code == 200
+            redis_server.stop()
+            down = _until(lambda: c.get("/healthz"), lambda r: r.status_code != 200)
+            assert down.status_code == 503, down.text
+            assert down.json() == {"status": "unavailable", "database": "ok", "queue": "unreachable"}
+            refused = c.post("/api/1.1/wf/plan")
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["body"]["status"] == "SERVICE_UNAVAILABLE"
+            assert refused.headers["Retry-After"] == "1"
+            redis_server = EmbeddedRedis(tmp_path / "redis").start()  # the same socket
+            up = _until(lambda: c.get("/healthz"), lambda r: r.status_code == 200)
+            assert up.json() == {"status": "ok", "database": "ok", "queue": "ok"}
+            assert c.post("/api/1.1/wf/plan").status_code == 200
+    finally:
+        redis_server.stop()
+
+
+def _until(get: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]) -> httpx.Response:
+    """`get()` again until `done` holds for its answer (at most 15 s)."""
+    deadline = time.monotonic() + 15
+    while not done(r := get()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return r

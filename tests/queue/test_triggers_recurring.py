@@ -3,13 +3,17 @@ or a direct store write) and recurring events (instants across DST, one submissi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
 
 from queue_helpers import Start, eventually, runs_of
+from wfkit.core import values as V
 from wfkit.core.app import Recurring
 from wfkit.core.executor import Executor
 from wfkit.dsl.ast import Span
-from wfkit.server.queue.recurring import Ticker, next_fire, prev_fire
+from wfkit.server.queue.queue import to_ms
+from wfkit.server.queue.recurring import Ticker, next_fire, prev_fire, signature, tick_id
 
 SOURCE = """
 type Order {
@@ -111,6 +115,9 @@ def test_periods_weeks_and_months() -> None:
     assert next_fire(two_days, a) - a == (utc(2026, 1, 3) - utc(2026, 1, 1))
 
 
+_INSTANTS = itertools.count()
+
+
 async def test_a_tick_is_submitted_once_however_many_tickers(start_bg: Start) -> None:
     src = """
 workflow tick(label: text) {
@@ -121,7 +128,9 @@ every 1 day at "03:00 Europe/Paris" run tick(label: "nightly")
     bg = await start_bg(src, worker=False)
     other = Ticker(bg.app, bg.queue, bg.services)  # a second process's ticker, on the same queue
     r = bg.app.recurring[0]
-    at = next_fire(r, utc(2026, 6, 1))
+    # a tick's id is the event and the instant, and job ids are global in the session's one Redis:
+    # another instant each time this test runs (once per database)
+    at = next_fire(r, utc(2026, 6, 1) + timedelta(days=next(_INSTANTS)))
     assert await bg.ticker.fire(0, r, at) is True
     assert await other.fire(0, r, at) is False
     assert await bg.ticker.fire(0, r, at) is False
@@ -144,3 +153,42 @@ every 1 second run tick()
     await eventually(ticked)
     (row, *_) = await runs_of(bg, "tick")
     assert row["trigger"] == "recurring" and row["status"] == "success"
+
+
+async def test_a_missed_tick_runs_once_when_a_worker_starts_again(start_bg: Start) -> None:
+    """docs/operating.md: a tick missed while nothing ran is run once when a server or worker starts
+    again (only the latest missed one). Three hours with nothing running are played by setting back
+    the last tick the ticker saw, as a ticker stopped three hours ago would have left it."""
+    src = """
+workflow tick() {
+  log "tick"
+}
+every 1 hour run tick()
+"""
+    first = await start_bg(src)
+    r = first.app.recurring[0]
+    last_tick = first.queue.key("rec", signature(0, r))
+
+    async def noted() -> bool:  # a first start notes "now": nothing was missed
+        return await first.redis.get(last_tick) is not None
+
+    await eventually(noted)
+    prefix = first.queue.prefix
+    await first.ticker.stop()
+    stopped_at = V.now() - timedelta(hours=3)
+    await first.redis.set(last_tick, int(to_ms(stopped_at)))
+    assert await runs_of(first, "tick") == []
+
+    again = await start_bg(first.app, prefix=prefix, store=first.store)
+
+    async def ticked() -> bool:
+        return len(await runs_of(again, "tick")) >= 1
+
+    await eventually(ticked)
+    await asyncio.sleep(0.5)  # and no more: the three missed ticks are one run
+    [run] = await runs_of(again, "tick")
+    latest_missed = prev_fire(r, V.now())
+    assert latest_missed > stopped_at + timedelta(hours=2)
+    assert run["id"] == tick_id(signature(0, r), latest_missed) and run["trigger"] == "recurring"
+    assert run["status"] == "success"
+    assert float(await again.redis.get(last_tick)) == to_ms(latest_missed)

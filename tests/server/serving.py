@@ -41,7 +41,6 @@ def serving(app: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("WF_DATABASE_URL", None)
     env.pop("WF_REDIS_URL", None)
-    admin = wf("token", "create", "--name", "tests", cwd=cwd, env=env).stdout.strip()
     port = free_port()
     with (cwd / "server.log").open("w") as log:
         process = subprocess.Popen(
@@ -55,7 +54,10 @@ def serving(app: Path, cwd: Path, env: dict[str, str] | None = None) -> Iterator
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_healthy(url, process, cwd / "server.log", 30)
-        except RuntimeError:
+            # in the app's folder, where `wf serve` made the data folder (.wf/ beside the app)
+            home = cwd / app.name if app.is_dir() else cwd
+            admin = wf("token", "create", "--name", "tests", cwd=home, env=env).stdout.strip()
+        except (RuntimeError, subprocess.CalledProcessError):
             process.kill()
             process.wait()
             raise

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -68,6 +70,11 @@ MATRIX = [
     ("/api/1.1/meta/runs", "GET", (401, 401, 403, 200)),
     ("/api/1.1/meta/outbox", "GET", (401, 401, 403, 200)),
     ("/api/1.1/meta/openapi.json", "GET", (401, 401, 403, 200)),
+    ("/api/1.1/meta/scheduled", "GET", (401, 401, 403, 200)),
+    ("/api/1.1/meta/scheduled/0123456789abcdef0123456789abcdef", "DELETE", (401, 401, 403, 200)),
+    ("/api/1.1/meta/scheduled?workflow=peek", "DELETE", (401, 401, 403, 200)),
+    ("/api/1.1/meta/scheduler/pause", "POST", (401, 401, 403, 200)),
+    ("/api/1.1/meta/scheduler/resume", "POST", (401, 401, 403, 200)),  # after pause: the server runs on
 ]
 STATUS_WORD = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 
@@ -285,6 +292,60 @@ def test_data_api_create_sets_fields(served: Served, users: dict[str, Json]) -> 
     error(post(served, "/api/1.1/obj/User", {"name": "x"}, served.admin), 400, "BAD_REQUEST")
 
 
+CONSTRAINT_CASES = [
+    # constraint_type, key, value → the amounts of the orders found (5: "apple pie", 12: "Banana",
+    # 30: "cherry pie" with no tags, 40: no title and no tags)
+    ("equals", "title", "Banana", [12]),
+    ("not equal", "title", "Banana", [5, 30, 40]),  # an empty title is not "Banana" either
+    ("greater than", "amount", 12, [30, 40]),
+    ("less than", "amount", 12, [5]),
+    ("in", "title", ["Banana", "cherry pie", "zzz"], [12, 30]),
+    ("not in", "title", ["Banana", "cherry pie"], [5, 40]),
+    ("contains", "tags", "fruit", [5, 12]),
+    ("not contains", "tags", "fruit", [30, 40]),
+    ("text contains", "title", "pie", [5, 30]),
+    ("not text contains", "title", "pie", [12, 40]),
+    ("is_empty", "tags", None, [30, 40]),
+    ("is_not_empty", "title", None, [5, 12, 30]),
+]
+
+
+@pytest.fixture(scope="module")
+def constraint_orders(served: Served) -> str:
+    """Four orders made by admin, marked by a `note` no other test uses; the marker."""
+    marker = f"constraints-{time.time_ns()}"
+    for fields in (
+        {"title": "apple pie", "amount": 5, "tags": ["red", "fruit"]},
+        {"title": "Banana", "amount": 12, "tags": ["fruit"]},
+        {"title": "cherry pie", "amount": 30},
+        {"amount": 40},
+    ):
+        r = post(served, "/api/1.1/obj/Order", {**fields, "note": marker}, served.admin)
+        assert r.status_code == 201, r.text
+    return marker
+
+
+@pytest.mark.parametrize(("kind", "key", "value", "amounts"), CONSTRAINT_CASES, ids=[c[0] for c in CONSTRAINT_CASES])
+def test_data_api_constraint_types(
+    served: Served, constraint_orders: str, kind: str, key: str, value: Any, amounts: list[int]
+) -> None:
+    cons = [
+        {"key": "note", "constraint_type": "equals", "value": constraint_orders},
+        {"key": key, "constraint_type": kind, **({} if value is None else {"value": value})},
+    ]
+    r = get(
+        served, "/api/1.1/obj/order", served.admin, params={"constraints": json.dumps(cons), "sort_field": "amount"}
+    )
+    assert r.status_code == 200, r.text
+    assert [t["amount"] for t in r.json()["response"]["results"]] == amounts
+
+
+def test_every_documented_constraint_type_is_tested() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "http.md").read_text(encoding="utf-8")
+    listed = doc.split("`constraint_type` is one of", 1)[1].split(";", 1)[0]
+    assert {c[0] for c in CONSTRAINT_CASES} == set(re.findall(r"`([^`]+)`", listed))
+
+
 # ------------------------------------------------------------------ rate limit
 
 
@@ -362,6 +423,27 @@ def test_standard_webhook(served: Served) -> None:
             "event": "user.created"
         }
         error(c.post("/api/1.1/wf/standard_hook", content=body + " ", headers=headers), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize(("age_s", "code"), [(-6 * 60, 401), (-4 * 60, 200), (4 * 60, 200), (6 * 60, 401)])
+def test_standard_webhook_refuses_timestamps_more_than_5_minutes_away(served: Served, age_s: int, code: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    body = json.dumps({"event": f"aged {age_s}"})
+    msg_id = f"msg_{time.time_ns()}"
+    when = datetime.now(UTC) + timedelta(seconds=age_s)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").sign(msg_id, when, body),
+        "Content-Type": "application/json",
+    }
+    with served.client() as c:
+        r = c.post("/api/1.1/wf/standard_hook", content=body, headers=headers)
+    if code == 401:
+        error(r, 401, "UNAUTHORIZED")
+    else:
+        assert r.status_code == 200 and r.json()["response"] == {"event": f"aged {age_s}"}, r.text
 
 
 def test_hmac_webhook(served: Served) -> None:

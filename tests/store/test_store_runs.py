@@ -6,6 +6,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
+import pytest
+from store_helpers import record_sql
 from wfkit.core.app import App
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
@@ -51,14 +53,17 @@ async def test_records_are_saved_listed_and_read_back(open_store: OpenStore, db_
         assert [r["record"] for r in await store.query('SELECT "record" FROM "runs"') if "sk_secret_1" in str(r)] == []
 
 
-async def test_a_large_batch_is_saved_in_one_statement(open_store: OpenStore) -> None:
+async def test_a_large_batch_is_saved_in_one_statement(open_store: OpenStore, monkeypatch: pytest.MonkeyPatch) -> None:
     app = compile_source(SRC)
     async with open_store(app) as store:
         executor = Executor(app, Services(store=store))
         records = [await executor.run("ok", {"n": i}, durable=False) for i in range(500)]
+        sql = record_sql(store, monkeypatch)  # every statement from here on
         await store.runs.save(records)
+        assert len(sql) == 1 and sql[0].startswith('INSERT INTO "runs"'), sql
         records[0].status = "failed"  # a retried run's record is updated, not duplicated
         await store.runs.save(records[:1])
+        assert len(sql) == 2
         assert len(await store.runs.recent(limit=1000)) == 500
         again = await store.runs.get(records[0].id)
         assert again is not None and again["status"] == "failed" and again["params"]["n"] == 0

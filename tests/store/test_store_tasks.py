@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import OpenStore
+from backends import OpenStore
 
 
 async def test_transactions_in_concurrent_tasks_do_not_trip_over_each_other(open_store: OpenStore) -> None:

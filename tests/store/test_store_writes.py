@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from backends import OpenStore
 from wfkit.core.context import RunInfo
 from wfkit.core.errors import ActionError
 from wfkit.core.store import Store
 from wfkit.core.things import Thing
-from wfkit.testing import compile_source, open_test_store
+from wfkit.testing import compile_source, run_workflow
 
 SOURCE = """
 type Order {
@@ -30,6 +31,9 @@ type Item {
 }
 workflow noop() {
   terminate
+}
+workflow owner_of(order: Order) {
+  return { owner: order.owner, email: order.owner.email, gone: order.owner is empty, kept: order.title }
 }
 """
 
@@ -75,8 +79,8 @@ async def test_create_checks_types_and_applies_defaults(store: Store) -> None:
         ({"owner": "1x2"}, "there is no User with the id '1x2'"),
     ],
 )
-async def test_bad_values_are_refused(values: dict[str, Any], message: str) -> None:
-    async with open_test_store(APP) as store:
+async def test_bad_values_are_refused(open_store: OpenStore, values: dict[str, Any], message: str) -> None:
+    async with open_store(APP) as store:
         with pytest.raises(ActionError) as e:
             await store.create("Order", values)
         assert message in str(e.value)
@@ -121,6 +125,12 @@ async def test_change_and_delete_tell_the_listeners(store: Store) -> None:
 async def test_a_dangling_reference_reads_as_empty(store: Store) -> None:
     await store.use_app(APP)
     ann = await store.create("User", {"email": "ann@example.com"})
-    order = await store.create("Order", {"owner": ann})
+    order = await store.create("Order", {"title": "Tea", "owner": ann})
+    before = await run_workflow(APP, "owner_of", store=store, order=order.id)
+    assert before.response == {"owner": ann.id, "email": "ann@example.com", "gone": False, "kept": "Tea"}
     await store.delete(ann)
-    assert await store.get("User", order.data["owner"]) is None
+    again = await store.get("Order", order.id)
+    assert again is not None and again.data["owner"] == ann.id  # the id stays; reading it finds nothing
+    after = await run_workflow(APP, "owner_of", store=store, order=order.id)
+    assert after.ok, after.error
+    assert after.response == {"owner": None, "email": None, "gone": True, "kept": "Tea"}
