@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,15 @@ from wfkit.core.errors import ConfigError, WfError
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
 from wfkit.core.store import Store
+from wfkit.core.store.runs import keep_from_env
 from wfkit.plugins.loader import load_app
 from wfkit.plugins.manager import get_registry
 
-from . import data_api, log_secrets, meta_api, wf_api
+from . import dashboard, data_api, log_secrets, meta_api, metrics, reload, wf_api
 from .errors import HttpError, error_response
 from .headers import add_headers
 from .outage import unreachable, watch, which
-from .state import RunRecorder, ServerState
+from .state import RunPruner, RunRecorder, ServerState
 
 log = logging.getLogger("wfkit.server")
 
@@ -62,7 +64,10 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     server.blueprint(meta_api.bp)
     server.blueprint(meta_api.health)
     server.error_handler.add(Exception, on_error)
+    server.blueprint(metrics.bp)
+    server.blueprint(dashboard.bp)
     server.register_middleware(add_headers, "response")  # errors, 404s and 405s included
+    server.register_middleware(metrics.count_request, "response")
     log_secrets.install()
     server.before_server_start(_open)
     server.after_server_start(_started)
@@ -88,6 +93,25 @@ def _defer_stop_signals(server: Sanic[Any, Any]) -> None:
 async def _started(server: Sanic[Any, Any]) -> None:
     if getattr(server.ctx, "stop_requested", False):
         server.stop(terminate=False)
+        return
+    state: ServerState | None = getattr(server.ctx, "state", None)
+    if state is not None and state.pruner is not None:
+        state.pruner.start()
+    snapshot = reload.snapshot_file()
+    if state is not None and snapshot is not None:  # `wf serve --reload`
+        generation = getattr(server.ctx, "reload_generation", 0)
+        server.ctx.follower = reload.Follower(snapshot, generation, partial(swap_app, server)).start()
+
+
+async def swap_app(server: Sanic[Any, Any], app: App) -> None:
+    """Serve `app` from now on in this process, without dropping a connection (`wf serve --reload`)."""
+    state: ServerState = server.ctx.state
+    await state.swap(app)
+    server.ctx.compiled = app
+    # the old app was frozen with the rest at the start (see `_open`): let the collector free it
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 async def _open(server: Sanic[Any, Any]) -> None:
@@ -100,7 +124,9 @@ async def _open(server: Sanic[Any, Any]) -> None:
     try:
         if server.ctx.queue:  # the queue sets the services' scheduler and journal to its own
             background = await start_background(compiled, store, services, server.ctx.data_dir)
-        state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store), background)
+        state = ServerState(compiled, store, services, Executor(compiled, services), RunRecorder(store))
+        state.background = background
+        state.pruner = RunPruner(store, keep_from_env())
         # What exists now lives as long as the server: keep it out of the collector's full scans,
         # which otherwise walk every module, table and compiled closure and stall requests for tens of ms.
         gc.collect()
@@ -125,9 +151,14 @@ async def start_background(compiled: App, store: Store, services: Services, data
 
 
 async def _close(server: Sanic[Any, Any]) -> None:
+    follower: reload.Follower | None = getattr(server.ctx, "follower", None)
+    if follower is not None:
+        await follower.stop()
     state: ServerState | None = getattr(server.ctx, "state", None)
     if state is None:
         return
+    if state.pruner is not None:
+        await state.pruner.close()
     await state.recorder.close()
     if state.background is not None:
         await state.background.stop()

@@ -60,31 +60,49 @@ def describe(wf: Workflow) -> dict[str, Any]:
     return out
 
 
+# What operators read, gathered once for the meta API and the dashboard (server/dashboard) alike.
+
+
+def workflow_list(st: ServerState) -> list[dict[str, Any]]:
+    """Every workflow of the app, described, by name."""
+    return [describe(w) for w in sorted(st.app.workflows.values(), key=lambda w: w.name)]
+
+
+async def recent_runs(
+    st: ServerState, workflow: str | None = None, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Summaries of the newest runs, newest first."""
+    await st.recorder.flush()  # runs that just finished are listed too
+    return await st.store.runs.recent(workflow=workflow, status=status, limit=limit)
+
+
+async def run_record(st: ServerState, run_id: str) -> dict[str, Any] | None:
+    """One run's whole record (every statement, logs, the error), or None."""
+    await st.recorder.flush()
+    return await st.store.runs.get(run_id)
+
+
 @bp.get("/workflows")
 async def workflows(request: Request) -> HTTPResponse:
     st = await admin_state(request)
-    return _ok({"workflows": [describe(w) for w in sorted(st.app.workflows.values(), key=lambda w: w.name)]})
+    return _ok({"workflows": workflow_list(st)})
 
 
 @bp.get("/runs")
 async def runs(request: Request) -> HTTPResponse:
     st = await admin_state(request)
-    await st.recorder.flush()  # runs that just finished are listed too
     try:
         limit = int(request.args.get("limit") or 50)
     except ValueError:
         raise HttpError(400, "BAD_REQUEST", "limit must be a whole number") from None
-    found = await st.store.runs.recent(
-        workflow=request.args.get("workflow") or None, status=request.args.get("status") or None, limit=limit
-    )
+    found = await recent_runs(st, request.args.get("workflow") or None, request.args.get("status") or None, limit)
     return _ok({"runs": found})
 
 
 @bp.get("/runs/<run_id>")
 async def run(request: Request, run_id: str) -> HTTPResponse:
     st = await admin_state(request)
-    await st.recorder.flush()
-    record = await st.store.runs.get(run_id)
+    record = await run_record(st, run_id)
     if record is None:
         raise not_found(f"Run not found: {run_id}")
     return _ok(record)
