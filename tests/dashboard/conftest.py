@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 from served import Dashboard, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -19,6 +20,27 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_n
     if browser_name == "chromium":
         return {**browser_type_launch_args, "executable_path": CHROMIUM}
     return browser_type_launch_args
+
+
+# Playwright for each test module, not for the session as pytest-playwright's own fixtures are:
+# while its sync API runs it keeps an event loop running in the main thread, and the asyncio tests
+# collected after these (pytest-asyncio) need that thread free.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    return cast(BrowserType, getattr(playwright, browser_name))
+
+
+@pytest.fixture(scope="module")
+def browser(browser_type: BrowserType, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    browser = browser_type.launch(**browser_type_launch_args)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")
