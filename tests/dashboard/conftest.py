@@ -37,6 +37,12 @@ def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
 
 
 @pytest.fixture(scope="module")
+def browser_context_args() -> dict[str, Any]:
+    """(The plugin's asks its session-wide `playwright` for a device's settings; the tests use none.)"""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def browser(browser_type: BrowserType, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
     browser = browser_type.launch(**browser_type_launch_args)
     yield browser
