@@ -1,0 +1,269 @@
+"""Soak: `wf serve` under a steady mix for minutes, printing how it holds up each minute.
+
+    python bench/soak.py [--minutes 10] [--load 0.7] [--workers 1]
+
+The mix, in equal shares: a pure workflow, a workflow that creates a thing in SQLite, one that
+schedules a run in 1 second (which creates a `Tick`), and a Data API search. First the server's
+capacity for the mix is measured (a closed loop of 16 connections for 5 s); then requests go out
+at `--load` x that rate, at fixed intended start times, on keep-alive connections, and each
+latency is measured from the request's intended start — so a stall shows as the queue it causes
+(no coordinated omission). Printed per minute: throughput, p50/p99/p99.9, errors, the server's RSS
+and open files (all its processes), the database's size. At the end: every scheduled run ran
+exactly once (Ticks counted in the database). Targets (issue 15): 0 errors, RSS growth < 5 % after
+the first minute, the last minute's p99 within 1.2 x the first's, every scheduled run once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/http.py would hide the standard library's `http` from this script's imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import psutil
+
+APP = """
+type Hit {
+  n: number
+  label: text
+}
+type Tick {
+  n: number
+}
+@exposed(auth: none)
+workflow pure(n: number) {
+  let total = n * 2 + 1
+  return { total: total, label: "n={n}" }
+}
+@exposed(auth: none)
+workflow create_hit(n: number) {
+  h = create Hit(n: n, label: "hit {n}")
+  return { id: h.id }
+}
+@exposed(auth: none)
+workflow later(n: number) {
+  h = schedule tick(n: n) in 1 second
+  return { id: h.id }
+}
+workflow tick(n: number) {
+  create Tick(n: n)
+}
+"""
+CONNECTIONS = 16
+WARM_UP_N = 1_000_000_000  # the numbers of the capacity phase's requests start here
+DRAIN_S = 30.0  # how long the requests still out at the end may take
+
+
+def _request(kind: str, n: int, port: int) -> bytes:
+    host = f"127.0.0.1:{port}"
+    if kind == "search":
+        constraints = quote(json.dumps([{"key": "n", "constraint_type": "equals", "value": n % 100}]))
+        return f"GET /api/1.1/obj/hit?constraints={constraints}&limit=5 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    body = json.dumps({"n": n}).encode()
+    head = (
+        f"POST /api/1.1/wf/{kind} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+MIX = ("pure", "create_hit", "later", "search")
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a keep-alive connection; its status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+@dataclass
+class Minute:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    later_ok: int = 0
+
+
+async def closed_loop(port: int, seconds: float) -> float:
+    """Requests per second of the mix with CONNECTIONS connections, each sending as soon as it can."""
+    count = 0
+    numbers = itertools.count(WARM_UP_N)  # apart from the steady phase's numbers, whose ticks are counted
+    deadline = time.monotonic() + seconds
+
+    async def one_connection() -> None:
+        nonlocal count
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.monotonic() < deadline:
+            n = next(numbers)
+            await _exchange(reader, writer, _request(MIX[n % len(MIX)], n, port))
+            count += 1
+        writer.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(CONNECTIONS)))
+    return count / seconds
+
+
+async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int, Minute], None]) -> list[Minute]:
+    """`rate` requests a second at fixed intended times, for `minutes`; latency from the intended start."""
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(CONNECTIONS * 4):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    result = [Minute() for _ in range(minutes)]
+    start = time.monotonic()
+    interval = 1 / rate
+    pending: set[asyncio.Task[None]] = set()
+
+    async def send(i: int, intended: float) -> None:
+        minute = result[min(int((intended - start) // 60), minutes - 1)]
+        kind = MIX[i % len(MIX)]
+        conn = await pool.get()
+        try:
+            status = await _exchange(conn[0], conn[1], _request(kind, i, port))
+        except (OSError, asyncio.IncompleteReadError):
+            minute.errors += 1
+            conn = await asyncio.open_connection("127.0.0.1", port)
+        else:
+            if status != 200:
+                minute.errors += 1
+            elif kind == "later":
+                minute.later_ok += 1
+            minute.latencies.append(time.monotonic() - intended)
+        pool.put_nowait(conn)
+
+    reported = 0
+    for i in itertools.count():
+        intended = start + i * interval
+        if intended >= start + minutes * 60:
+            break
+        delay = intended - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(send(i, intended))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        elapsed_minutes = int((time.monotonic() - start) // 60)
+        while reported < elapsed_minutes:
+            on_minute(reported, result[reported])
+            reported += 1
+    _, late = await asyncio.wait(pending, timeout=DRAIN_S) if pending else (set(), set())
+    for task in late:  # not answered within DRAIN_S of the end: counted as errors of the last minute
+        task.cancel()
+    result[-1].errors += len(late)
+    while reported < minutes:
+        on_minute(reported, result[reported])
+        reported += 1
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def _server_usage(pid: int) -> tuple[float, int]:
+    """RSS (MB) and open files of the server and its child processes."""
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    rss = sum(p.memory_info().rss for p in processes if p.is_running()) / 1e6
+    files = sum(p.num_fds() for p in processes if p.is_running())
+    return rss, files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--load", type=float, default=0.7, help="the share of the measured capacity to send")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="wfkit-soak-"))
+    (folder / "app.wf").write_text(APP)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("WF_DATABASE_URL", "WF_REDIS_URL", "WF_DATA_DIR")}
+    command = [sys.executable, "-m", "wfkit.server.cli", "serve", "app.wf", "--port", str(port), "--no-access-log"]
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen([*command, "--workers", str(args.workers)], cwd=folder, env=env, stdout=log, stderr=log)
+    database = folder / ".wf" / "data.sqlite3"
+    try:
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        asyncio.run(closed_loop(port, 3))  # warm-up
+        capacity = asyncio.run(closed_loop(port, 5))
+        rate = capacity * args.load
+        print(
+            f"capacity of the mix: {capacity:,.0f} req/s; sending {rate:,.0f} req/s ({args.load:.0%}) "
+            f"for {args.minutes} min"
+        )
+        print("minute  req/s    p50 ms   p99 ms  p99.9 ms  errors   RSS MB  files  db MB")
+        rss_seen: list[float] = []
+
+        def on_minute(i: int, m: Minute) -> None:
+            rss, files = _server_usage(server.pid)
+            rss_seen.append(rss)
+            size = sum(p.stat().st_size for p in database.parent.glob("data.sqlite3*")) / 1e6
+            ms = [x * 1000 for x in m.latencies]
+            print(
+                f"{i + 1:>6}  {len(ms) / 60:>5,.0f}  {_percentile(ms, 0.5):>8.2f} {_percentile(ms, 0.99):>8.2f} "
+                f"{_percentile(ms, 0.999):>9.2f}  {m.errors:>6}  {rss:>7.1f}  {files:>5}  {size:>5.1f}",
+                flush=True,
+            )
+
+        minutes = asyncio.run(steady(port, rate, args.minutes, on_minute))
+        time.sleep(3)  # the last scheduled runs are due 1 s after their call
+        scheduled = sum(m.later_ok for m in minutes)
+        with sqlite3.connect(database) as db:
+            ticks, distinct = db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT json_extract(data, '$.n')) FROM things "
+                "WHERE type = 'Tick' AND json_extract(data, '$.n') < ?",
+                [WARM_UP_N],
+            ).fetchone()
+        errors = sum(m.errors for m in minutes)
+        first_p99 = _percentile(minutes[0].latencies, 0.99)
+        last_p99 = _percentile(minutes[-1].latencies, 0.99)
+        growth = (rss_seen[-1] / rss_seen[0] - 1) * 100 if len(rss_seen) > 1 else 0.0
+        print(
+            f"errors {errors} (target 0); RSS growth after minute 1: {growth:+.1f} % (target < 5 %); "
+            f"p99 last/first {last_p99 / first_p99:.2f} (target ≤ 1.2); scheduled {scheduled}, ran {ticks}, "
+            f"distinct {distinct} (target: all equal)"
+        )
+        print(
+            f"median latency over the run: {statistics.median(x for m in minutes for x in m.latencies) * 1000:.2f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
