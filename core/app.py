@@ -246,6 +246,13 @@ class Workflow:
         return None
 
 
+def every_text(amount: int | float, unit: str, at: tuple[int, int] | None, zone: str) -> str:
+    """How a recurring event reads: `every 1 day at 09:00 Europe/Paris`, `every 15 minutes`."""
+    n = int(amount) if float(amount).is_integer() else amount
+    text = f"every {n} {unit}{'' if n == 1 else 's'}"
+    return text + (f" at {at[0]:02d}:{at[1]:02d} {zone}" if at is not None else "")
+
+
 @dataclass(frozen=True, slots=True)
 class Recurring:
     """`every N UNIT [at "HH:MM Zone"] run WF(args)`."""

@@ -20,6 +20,7 @@ from .app import (
     Step,
     TerminateStep,
     Workflow,
+    every_text,
 )
 
 Exit = tuple[str, str | None]  # a node, and the label of the edge that leaves it
@@ -110,9 +111,7 @@ def workflow_chart(wf: Workflow, chart: _Flowchart | None = None) -> list[str]:
 def _trigger_text(t: Recurring | DbTrigger) -> str:
     if isinstance(t, DbTrigger):
         return f"on {t.event} {t.type_name}" + (" when …" if t.cond is not None else "")
-    n = int(t.amount) if float(t.amount).is_integer() else t.amount
-    text = f"every {n} {t.unit}{'' if n == 1 else 's'}"
-    return text + (f" at {t.at[0]:02d}:{t.at[1]:02d} {t.zone}" if t.at is not None else "")
+    return every_text(t.amount, t.unit, t.at, t.zone)
 
 
 def mermaid(app: App, workflow: str | None = None) -> str:

@@ -135,7 +135,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.action == "revoke" and not args.name:
         _print("wf token revoke needs --name NAME or an id", sys.stderr)
         return 2
-    data_folder.adopt(data_folder.found(needed=not os.environ.get("WF_DATABASE_URL")))
+    data_folder.for_store()
     return asyncio.run(_tokens(args))
 
 

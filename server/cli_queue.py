@@ -22,16 +22,6 @@ from .cli_common import json_text, load, say, table
 log = logging.getLogger("wfkit.worker")
 
 
-def _store_folder() -> Path:
-    """The data folder of a command that opens the store (the default SQLite file is there)."""
-    return data_folder.adopt(data_folder.found(needed=not os.environ.get("WF_DATABASE_URL")))
-
-
-def _queue_folder() -> Path:
-    """The data folder of a command that opens the queue (the embedded Redis is there)."""
-    return data_folder.adopt(data_folder.found(needed=not os.environ.get("WF_REDIS_URL")))
-
-
 def _err() -> Console:
     return Console(stderr=True)
 
@@ -142,7 +132,7 @@ def _duration_text(d: timedelta) -> str:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    _store_folder()
+    data_folder.for_store()
     return asyncio.run(_runs(args))
 
 
@@ -184,7 +174,7 @@ def _short(text: str, width: int = 80) -> str:
 
 
 def cmd_scheduled(args: argparse.Namespace) -> int:
-    return asyncio.run(_scheduled(args, _queue_folder()))
+    return asyncio.run(_scheduled(args, data_folder.for_queue()))
 
 
 # ------------------------------------------------------------------ wf cancel
@@ -231,7 +221,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     if bool(args.ids) == bool(args.workflow):
         _err().print("wf cancel takes run ids, or --workflow NAME")
         return 2
-    return asyncio.run(_cancel(args, _queue_folder()))
+    return asyncio.run(_cancel(args, data_folder.for_queue()))
 
 
 # ------------------------------------------------------------------ wf scheduler pause|resume
@@ -254,7 +244,7 @@ async def _scheduler(args: argparse.Namespace, folder: Path) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    return asyncio.run(_scheduler(args, _queue_folder()))
+    return asyncio.run(_scheduler(args, data_folder.for_queue()))
 
 
 # ------------------------------------------------------------------ the parser

@@ -55,6 +55,18 @@ def found(*, needed: bool = True) -> Path:
     return folder
 
 
+def for_store() -> Path:
+    """The data folder of an app-less command that opens the store (adopted): the default SQLite
+    file is there, unless WF_DATABASE_URL names another database."""
+    return adopt(found(needed=not os.environ.get("WF_DATABASE_URL")))
+
+
+def for_queue() -> Path:
+    """The data folder of an app-less command that opens the queue (adopted): the embedded Redis is
+    there, unless WF_REDIS_URL names another."""
+    return adopt(found(needed=not os.environ.get("WF_REDIS_URL")))
+
+
 def adopt(folder: Path) -> Path:
     """Use `folder` from now on, in this process and the ones it starts."""
     os.environ[DATA_DIR_ENV] = str(folder)

@@ -101,6 +101,9 @@ def current() -> Metrics:
     return _metrics
 
 
+_patterns: dict[str, str] = {}  # a route's path → its label
+
+
 def route_of(request: Request) -> str:
     """The route a request took, as a label with few values: a workflow's own path, a pattern
     (`/api/1.1/obj/<type_name>`), or `unmatched`."""
@@ -111,7 +114,10 @@ def route_of(request: Request) -> str:
         name = request.match_info.get("name", "")
         if name in request.app.ctx.compiled.workflows:
             return f"/api/1.1/wf/{name}"
-    return "/" + PARAM_TYPE.sub(r"<\1>", route.path.lstrip("/"))  # `<name:str>` → `<name>`
+    label = _patterns.get(route.path)
+    if label is None:  # once per route: this runs on every request
+        label = _patterns[route.path] = "/" + PARAM_TYPE.sub(r"<\1>", route.path.lstrip("/"))  # `<name:str>` → `<name>`
+    return label
 
 
 CLIENT_GONE = 499  # as nginx counts a request whose client left before its answer

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from wfkit.core import values as V
-from wfkit.core.app import App, Recurring
+from wfkit.core.app import App, Recurring, every_text
 from wfkit.core.scheduler import ScheduledRun
 from wfkit.core.services import Services
 
@@ -74,11 +74,7 @@ class Every:
 
     def describe(self) -> str:
         """`every 1 day at 09:00 Europe/Paris`"""
-        n = int(self.amount) if float(self.amount).is_integer() else self.amount
-        text = f"every {n} {self.unit}{'' if n == 1 else 's'}"
-        if self.at is not None:
-            text += f" at {self.at[0]:02d}:{self.at[1]:02d} {self.zone}"
-        return text
+        return every_text(self.amount, self.unit, self.at, self.zone)
 
 
 EPOCH_MONDAY = date(1970, 1, 5)
