@@ -6,8 +6,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
-import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from .errors import HttpError, error_response
 from .headers import add_headers
 from .outage import unreachable, watch, which
 from .state import RunPruner, RunRecorder, ServerState
+from .stopping import Server
 
 log = logging.getLogger("wfkit.server")
 
@@ -44,14 +43,14 @@ def max_body_bytes() -> int:
         raise ConfigError(f"WF_MAX_BODY_BYTES must be a number of bytes, got {raw!r}") from None
 
 
-def create_app(app_path: str | None = None, compiled: App | None = None, *, queue: bool = True) -> Sanic[Any, Any]:
+def create_app(app_path: str | None = None, compiled: App | None = None, *, queue: bool = True) -> Server:
     """A Sanic app serving the wfkit app at `app_path` (default: $WF_APP)."""
     path = app_path or os.environ.get(APP_ENV)
     if compiled is None:
         if not path:
             raise ConfigError(f"no app to serve: give a path or set {APP_ENV}")
         compiled = load_app(path)
-    server = Sanic("wfkit")
+    server = Server("wfkit")
     server.config.REQUEST_MAX_SIZE = max_body_bytes()
     server.config.GRACEFUL_SHUTDOWN_TIMEOUT = 3.0  # SIGINT/SIGTERM stop within 5 s
     server.config.FALLBACK_ERROR_FORMAT = "json"
@@ -76,24 +75,7 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     return server
 
 
-def _defer_stop_signals(server: Sanic[Any, Any]) -> None:
-    """A SIGINT or SIGTERM that arrives while this process starts is kept until it serves, then
-    obeyed (Sanic installs its own handlers by then): interrupting the start half-way would skip
-    the shutdown, and the database's thread would keep the process alive."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def remember(signum: int, frame: Any) -> None:
-        server.ctx.stop_requested = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, remember)
-
-
 async def _started(server: Sanic[Any, Any]) -> None:
-    if getattr(server.ctx, "stop_requested", False):
-        server.stop(terminate=False)
-        return
     state: ServerState | None = getattr(server.ctx, "state", None)
     if state is not None and state.pruner is not None:
         state.pruner.start()
@@ -115,7 +97,6 @@ async def swap_app(server: Sanic[Any, Any], app: App) -> None:
 
 
 async def _open(server: Sanic[Any, Any]) -> None:
-    _defer_stop_signals(server)
     compiled: App = server.ctx.compiled
     services = Services(hooks=get_registry())  # the process's one: the store, the queue and the executor share it
     sealing.use_folder(server.ctx.data_dir)  # secrets in the queue and journals (docs/security.md)

@@ -18,7 +18,7 @@ from wfkit.core.app import App
 from wfkit.core.store import database_url
 from wfkit.core.store.runs import keep_from_env
 
-from . import data_folder, logs, metrics, reload
+from . import data_folder, logs, metrics, reload, stopping
 from .app import APP_ENV, create_app
 from .queue.embedded import EmbeddedRedis
 from .respawn import respawn_dead_workers
@@ -61,21 +61,11 @@ def serving_app(app_path: str) -> Sanic[Any, Any]:
     (a process started again after a save serves what the others serve)."""
     compiled, generation = reload.last_good(reload.snapshot_file())
     server = create_app(app_path, compiled)
+    if os.environ.get("SANIC_WORKER_NAME"):  # a worker process: a stop signal from now on waits until it serves
+        server.starting()
     server.ctx.reload_generation = generation
     logs.configure(logs.serve_process_name())  # after Sanic(...), which sets up its own loggers
     return server
-
-
-def stop_waiting_when_told_to_stop(server: Sanic[Any, Any]) -> None:
-    """Sanic's worker manager waits for every worker process to report ready, up to 30 s, even
-    after SIGINT or SIGTERM has asked it to stop: a signal in the first second of `wf serve
-    --workers N` would take that long. Once stopping, it waits for nobody's report and goes on to
-    join the (already signalled) processes."""
-    manager = server.manager
-    all_ready = getattr(manager, "_all_workers_ack", None)
-    if all_ready is None:  # a Sanic without this detail: leave it be
-        return
-    manager._all_workers_ack = lambda: manager._shutting_down or all_ready()  # type: ignore[method-assign]
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -132,7 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.workers == 1:
             Sanic.serve_single(primary=server)
         else:
-            server.main_process_ready(stop_waiting_when_told_to_stop)
+            server.main_process_ready(stopping.obey_signals_at_safe_points)  # before respawn's hook: it wraps this
+            server.main_process_ready(stopping.stop_waiting_when_told_to_stop)
             server.main_process_ready(respawn_dead_workers)
             Sanic.serve(primary=server, app_loader=loader)
     finally:

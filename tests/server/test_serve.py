@@ -62,7 +62,7 @@ def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str, Path]
     raise AssertionError("wf serve did not start:\n" + log.read_text())
 
 
-def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, log: Path | None = None) -> float:
     t0 = time.monotonic()
     proc.send_signal(sig)
     try:
@@ -70,7 +70,8 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # its worker processes too: no test leaves one behind
         proc.wait()
-        raise AssertionError("wf serve did not stop within 5 s") from None
+        said = log.read_text() if log is not None else ""
+        raise AssertionError("wf serve did not stop within 5 s:\n" + said) from None
     return time.monotonic() - t0
 
 
@@ -95,7 +96,7 @@ def test_two_workers_serve_and_sigterm_stops_them(tmp_path: Path) -> None:
     with httpx.Client(base_url=url, timeout=10) as c:
         answers = [c.post("/api/1.1/wf/ping", json={"n": i}).json() for i in range(20)]
     assert answers == [{"status": "success", "response": {"pong": i}} for i in range(20)]
-    assert stop(proc) < 5
+    assert stop(proc, log=log) < 5
     text = log.read_text()
     assert "(2 worker processes)" in text and "/api/1.1/wf/ping" in text  # the banner
     assert "POST http" in text  # access log on by default
@@ -105,7 +106,7 @@ def test_no_access_log_and_sigint(tmp_path: Path) -> None:
     (tmp_path / "app.wf").write_text(APP)
     proc, url, log = start(tmp_path, "--no-access-log")
     assert httpx.post(url + "/api/1.1/wf/ping", json={}).json()["response"] == {"pong": 1}
-    assert stop(proc, signal.SIGINT) < 5
+    assert stop(proc, signal.SIGINT, log=log) < 5
     assert "POST http" not in log.read_text()
     assert (tmp_path / ".wf" / "data.sqlite3").exists()  # the embedded database lives under .wf/
 
@@ -136,7 +137,7 @@ def test_a_signal_during_start_up_stops_every_process(tmp_path: Path, moment: st
             pass
         time.sleep(0.01)
     assert proc.poll() is None, log.read_text()
-    assert stop(proc) < 5, log.read_text()
+    assert stop(proc, log=log) < 5, log.read_text()
     deadline = time.monotonic() + 5
     while processes_left(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -215,7 +216,7 @@ def test_a_worker_killed_with_sigkill_is_replaced(tmp_path: Path, moment: str) -
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
-    assert stop(proc, signal.SIGINT) < 5
+    assert stop(proc, signal.SIGINT, log=log) < 5
     text = log.read_text()
     assert text.count("died:") == 1, text
     # past the banner, every line has a timestamp and the process that wrote it (docs/operating.md)
