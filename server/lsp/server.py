@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from wfkit.core.actions import Registry
 from wfkit.core.compile.incremental import Compiled
+from wfkit.core.symbols import Symbol, Use
 from wfkit.dsl.errors import Diagnostic
 
 from . import features
@@ -141,7 +142,8 @@ class WfServer(LanguageServer):
 
     # ---- positions
 
-    def locate(self, uri: str, pos: T.Position) -> tuple[AppState, Compiled, str, int, int] | None:
+    def name_at(self, uri: str, pos: T.Position) -> tuple[AppState, Compiled, str, Use | Symbol] | None:
+        """The name at an editor position (its app and that app's compile), for hover and definition."""
         path = _path(uri)
         if path is None:
             return None
@@ -149,10 +151,10 @@ class WfServer(LanguageServer):
         compiled = self.fresh(app)
         if compiled is None:
             return None
-        line, column = app.text_of(path, self.docs, self.encoding).wf_position(
-            app.text_of(path, self.docs, self.encoding).offset(pos)
-        )
-        return app, compiled, path, line, column
+        text = app.text_of(path, self.docs, self.encoding)
+        line, column = text.wf_position(text.offset(pos))
+        thing = features.at(compiled, path, line, column)
+        return (app, compiled, path, thing) if thing is not None else None
 
     def location(self, app: AppState, span: Any) -> T.Location:
         text = app.text_of(span.file, self.docs, self.encoding)
@@ -231,13 +233,10 @@ def build(registry: Registry | None = None) -> WfServer:
 
     @server.feature(T.TEXT_DOCUMENT_HOVER)
     def hover(ls: WfServer, params: T.HoverParams) -> T.Hover | None:
-        found = ls.locate(params.text_document.uri, params.position)
+        found = ls.name_at(params.text_document.uri, params.position)
         if found is None:
             return None
-        app, compiled, path, line, column = found
-        thing = features.at(compiled, path, line, column)
-        if thing is None:
-            return None
+        app, compiled, path, thing = found
         text = features.hover(compiled, ls.registry, thing)
         if text is None:
             return None
@@ -247,12 +246,11 @@ def build(registry: Registry | None = None) -> WfServer:
 
     @server.feature(T.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: WfServer, params: T.DefinitionParams) -> T.Location | None:
-        found = ls.locate(params.text_document.uri, params.position)
+        found = ls.name_at(params.text_document.uri, params.position)
         if found is None:
             return None
-        app, compiled, path, line, column = found
-        thing = features.at(compiled, path, line, column)
-        span = features.definition(compiled, thing) if thing is not None else None
+        app, compiled, _, thing = found
+        span = features.definition(compiled, thing)
         return ls.location(app, span) if span is not None else None
 
     @server.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=[".", "@", "("]))
