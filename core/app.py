@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from wfkit.dsl.ast import Span
 from wfkit.dsl.errors import Diagnostic
 
-from .types import WfType
+from .types import Prim, WfType
 from .values import is_secret_name
 
 if TYPE_CHECKING:
@@ -233,6 +233,10 @@ class Workflow:
     # what its `return` statements give, key by key (None: a return that is not an object literal);
     # the OpenAPI document types the 200 answer from it
     returns: dict[str, WfType] | None = field(default_factory=dict)
+    plain_params: bool = field(init=False, default=True)  # every parameter of a primitive type
+
+    def __post_init__(self) -> None:
+        self.plain_params = all(type(p.type) is Prim for p in self.params)
 
     @property
     def public(self) -> bool:

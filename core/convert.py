@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from . import values as V
-from .app import Workflow
+from .app import ParamInfo, Workflow
 from .context import RunInfo
 from .errors import InvalidDataError, MissingDataError
 from .things import Thing
@@ -157,26 +157,53 @@ async def convert_args(
 
     `from_text`: the values came as text (query string, form, command line) — all of them, or the
     keys named. Raises MissingDataError / InvalidDataError with Bubble's messages."""
+    if wf.plain_params:  # no store to ask, no coroutine per parameter
+        return convert_plain_args(wf, raw, from_text)
     out: dict[str, Any] = {}
     for p in wf.params:
-        value = raw.get(p.name)
-        as_text = from_text if isinstance(from_text, bool) else p.name in from_text
-        # "" is no value for a type other than text, however it came (`?n=` and `{"n": ""}` alike)
-        if value is None or (value == "" and p.type != TEXT):
-            if p.required:
-                raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
-            continue
-        try:
-            if type(p.type) is Prim:  # most parameters: no coroutine to make and await
-                out[p.name] = convert_plain(value, p.type, as_text)
-            else:
+        value, as_text = _given(wf, p, raw, from_text)
+        if value is not None:
+            try:
                 out[p.name] = await convert(value, p.type, store=store, run=run, from_text=as_text)
-        except Unconvertible:
-            shown = V.REDACTED if p.secret else _show(value)
-            raise InvalidDataError(
-                f"Invalid data for parameter {p.name} of workflow {wf.name}: expected {p.type}, got {shown}"
-            ) from None
+            except Unconvertible:
+                raise _invalid(wf, p, value) from None
     return out
+
+
+def convert_plain_args(
+    wf: Workflow, raw: Mapping[str, Any], from_text: bool | Collection[str] = False
+) -> dict[str, Any]:
+    """`convert_args` for a workflow whose parameters are all of primitive types (`wf.plain_params`)."""
+    out: dict[str, Any] = {}
+    for p in wf.params:
+        value, as_text = _given(wf, p, raw, from_text)
+        if value is not None:
+            out[p.name] = _plain(wf, p, value, as_text)
+    return out
+
+
+def _plain(wf: Workflow, p: ParamInfo, value: Any, as_text: bool) -> Any:
+    try:
+        return convert_plain(value, cast(Prim, p.type), as_text)
+    except Unconvertible:
+        raise _invalid(wf, p, value) from None
+
+
+def _given(wf: Workflow, p: ParamInfo, raw: Mapping[str, Any], from_text: bool | Collection[str]) -> tuple[Any, bool]:
+    """The value given for `p` (None: none) and whether it came as text."""
+    value = raw.get(p.name)
+    # "" is no value for a type other than text, however it came (`?n=` and `{"n": ""}` alike)
+    if value is None or (value == "" and p.type != TEXT):
+        if p.required:
+            raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
+        return None, False
+    return value, from_text if isinstance(from_text, bool) else p.name in from_text
+
+
+def _invalid(wf: Workflow, p: ParamInfo, value: Any) -> InvalidDataError:
+    shown = V.REDACTED if p.secret else _show(value)
+    message = f"Invalid data for parameter {p.name} of workflow {wf.name}: expected {p.type}, got {shown}"
+    return InvalidDataError(message)
 
 
 def _show(v: Any) -> str:

@@ -26,6 +26,7 @@ from .app import (
     ForEachStep,
     IfStep,
     LetStep,
+    ParamInfo,
     ReturnStep,
     ScheduleStep,
     Step,
@@ -153,7 +154,8 @@ class Executor(WorkflowSteps):
         if self._listening["run_started"]:
             await self._notify("run_started", run=run)
         try:
-            frame.vars = await self.bind_params(wf, args, frame)
+            # a workflow that never waits has no default to await: no coroutine to make for it
+            frame.vars = await self.bind_params(wf, args, frame) if wf.suspends else self.bind_now(wf, args, frame)
             record.params = V.redact(frame.vars)  # what the run saw, defaults included
             state.durable = durable
             state.resumed = durable and (run_id is not None if resumed is None else resumed)
@@ -197,17 +199,28 @@ class Executor(WorkflowSteps):
         return record
 
     async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
+        """The parameters' values: the arguments given, defaults for the others."""
         bound: dict[str, Any] = {}
         for p in wf.params:
             v = args.get(p.name)
-            if v is None and p.default is not None:
-                v = p.default.fn(f) if not p.default.is_async else await p.default.fn(f)
-            elif v is None and p.required:
-                raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
-            bound[p.name] = v
-            if p.secret:
-                _remember_secret(f.state, p.name, v)
+            if v is None and p.default is not None and p.default.is_async:
+                v = await p.default.fn(f)
+            bound[p.name] = self._bound(wf, p, v, f)
         return bound
+
+    def bind_now(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
+        """`bind_params` for a workflow whose defaults need no waiting (`not wf.suspends`)."""
+        return {p.name: self._bound(wf, p, args.get(p.name), f) for p in wf.params}
+
+    def _bound(self, wf: Workflow, p: ParamInfo, v: Any, f: Frame) -> Any:
+        if v is None and p.default is not None:
+            if not p.default.is_async:  # an awaited one was evaluated by `bind_params`
+                v = p.default.fn(f)
+        elif v is None and p.required:
+            raise MissingDataError(f"Missing parameter for workflow {wf.name}: parameter {p.name}")
+        if p.secret:
+            _remember_secret(f.state, p.name, v)
+        return v
 
     async def _forget(self, run_id: str, state: RunState, given_id: bool) -> None:
         """A run that succeeded needs neither its journal nor its recorded effects any more. Failing

@@ -81,7 +81,7 @@ def read_input(request: Request, *, lenient: bool = False) -> CallInput:
     text_keys: frozenset[str] | set[str] = set(query) if query else NO_NAMES
     raw: bytes = request.body or b""
     body: Any = {}
-    if raw.strip():
+    if raw and not raw.isspace():  # (no stripped copy of the body)
         ctype = request.content_type.partition(";")[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded" and raw.lstrip()[:1] == b"{":
             ctype = "application/json"  # `curl -d '{"title": …}'` labels JSON as a form

@@ -12,7 +12,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.exceptions import MethodNotAllowed
 from wfkit.core import values as V
 from wfkit.core.app import CExpr, Workflow
-from wfkit.core.convert import convert_args
+from wfkit.core.convert import convert_args, convert_plain_args
 from wfkit.core.errors import RunError
 from wfkit.core.flow import NO_KEY, attempts, key_of, retry_after
 from wfkit.core.runs import RunRecord
@@ -99,13 +99,20 @@ def check_access(wf: Workflow, caller: Caller) -> None:
 async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInput) -> tuple[int, dict[str, Any]]:
     """Run the workflow for this call; the HTTP status and body to answer with."""
     try:
-        args = await convert_args(
-            wf, given.params, store=st.store, run=caller.run_info(workflow=wf.name), from_text=given.text_keys
-        )
+        if wf.plain_params:  # most workflows: no coroutine to make
+            args = convert_plain_args(wf, given.params, given.text_keys)
+        else:
+            args = await convert_args(
+                wf, given.params, store=st.store, run=caller.run_info(workflow=wf.name), from_text=given.text_keys
+            )
     except RunError as e:
         return e.code, error_body(e.code, e.status, e.message)
     flow = wf.flow
-    if flow.rate_count is None and flow.concurrency_limit is None:
+    if flow.rate_count is None and flow.concurrency_limit is None and attempts(flow) == 1:  # most calls
+        record = await st.executor.run(
+            wf, args, user=caller.user, admin=caller.admin, request=given.request, trigger="http", durable=False
+        )
+    elif flow.rate_count is None and flow.concurrency_limit is None:
         record = await run_with_retries(st, wf, args, caller, given.request)
     else:
         async with flow_control(st, wf, args):

@@ -1,5 +1,6 @@
 """`GET /metrics` (SPEC §3.3): Prometheus' text format, parsed with prometheus-client's own parser,
-from `wf serve --workers 2`: whichever process answers a scrape, it counts every process's runs."""
+from `wf serve` alone (counts kept in the process, read at each scrape) and `wf serve --workers 2`
+(whichever process answers a scrape, it counts every process's runs)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(params=["1", "2"], ids=["one process", "two workers"])
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     (tmp_path / "app.wf").write_text(APP)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in ("WF_DATABASE_URL", "WF_REDIS_URL", "WF_DATA_DIR", "PROMETHEUS_MULTIPROC_DIR"):
@@ -53,7 +54,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            wf_command("serve", "app.wf", "--port", str(port), "--workers", "2", "--no-access-log"),
+            wf_command("serve", "app.wf", "--port", str(port), "--workers", request.param, "--no-access-log"),
             cwd=tmp_path,
             env=env,
             stdout=out,
@@ -72,7 +73,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
 SCHEDULED_RUN = ("wfkit_runs_total", (("status", "success"), ("trigger", "schedule"), ("workflow", "pure")))
 
 
-def test_metrics_add_up_every_worker_process(server: tuple[str, str]) -> None:
+def test_metrics_count_every_run_and_answer_of_every_process(server: tuple[str, str]) -> None:
     url, token = server
     assert httpx.get(url + "/metrics").status_code == 401
     for n in range(CALLS):  # a connection each: the two processes share the calls
@@ -103,3 +104,13 @@ def test_metrics_add_up_every_worker_process(server: tuple[str, str]) -> None:
     assert last[SCHEDULED_RUN] == 1  # the run due at once ran in a background worker
     assert last[("wfkit_queue_lateness_seconds_count", ())] >= 1
     assert last[("wfkit_scheduled_runs", ())] == 2
+    # the duration histogram: cumulative buckets up to +Inf, which holds every run of the workflow
+    pure_count = last[("wfkit_run_duration_seconds_count", (("workflow", "pure"),))]
+    buckets = sorted(
+        (float(dict(labels)["le"]), value)
+        for (name, labels), value in last.items()
+        if name == "wfkit_run_duration_seconds_bucket" and ("workflow", "pure") in labels
+    )
+    assert [b for b, _ in buckets][-1] == float("inf") and len(buckets) == 18
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets) and buckets[-1][1] == pure_count
+    assert 0 < last[("wfkit_run_duration_seconds_sum", (("workflow", "pure"),))] < pure_count * 5
