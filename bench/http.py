@@ -1,16 +1,20 @@
-"""HTTP throughput and latency, in one run on one machine, with wrk (Debian package `wrk`):
+"""HTTP throughput and latency, in one run on one machine, with wrk and hey (Debian packages `wrk`, `hey`):
 
   (a) bare Sanic answering the same JSON          — the baseline
   (b) `wf serve` running a pure workflow           (params → let → return)
   (c) `wf serve` running a workflow that creates a thing in SQLite
 
-    python bench/http.py [--rounds 3] [--seconds 10] [--connections 16]
+    python bench/http.py [--rounds 5] [--seconds 10] [--connections 16] [--tail-seconds 20]
 
 Both servers run at once, one process each with the access log off, and are warmed up; then each
-round measures a, b and c one after the other, the order turning each round (a b c, b c a, c a b),
-so that no side always goes first or last. wrk runs one thread. Every measurement is printed (req/s,
-p50 and p99 latency, its ratio to the same round's a), then the median of the rounds' ratios b/a
-and c/a. Targets (issue 4): b/a ≥ 0.5, c/a ≥ 0.25, p99 < 20 ms.
+round measures a, b and c one after the other with wrk (a closed loop: capacity), the order turning
+each round (a b c, b c a, c a b), so that no side always goes first or last. wrk runs one thread.
+Every measurement is printed (req/s, p50 and p99 latency, CPU time of the server per request, its
+ratio to the same round's a), then the median of the rounds' ratios b/a and c/a.
+
+Then the tail: b and c each at 70 % of their median capacity, at a fixed rate (hey -q, 16 workers
+sharing the rate), every request's latency written out (hey -o csv) for p99 and p99.9. Targets
+(issue 15): b/a ≥ 0.6, c/a ≥ 0.3; at 70 % p99 < 20 ms and p99.9 < 50 ms.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import csv
+import io
 import os
 import re
 import shutil
@@ -87,7 +93,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(cmd: list[str], cwd: Path, url: str, env: dict[str, str]) -> Iterator[None]:
+def server(cmd: list[str], cwd: Path, url: str, env: dict[str, str]) -> Iterator[int]:
     log = (cwd / f"server-{int(time.time() * 1000)}.log").open("w")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -100,7 +106,7 @@ def server(cmd: list[str], cwd: Path, url: str, env: dict[str, str]) -> Iterator
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {' '.join(cmd)}") from None
                 time.sleep(0.1)
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         try:
@@ -113,14 +119,23 @@ def server(cmd: list[str], cwd: Path, url: str, env: dict[str, str]) -> Iterator
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User and system time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, lua: Path, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:
+    before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    used = cpu_seconds(pid) - before if pid else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     lat = {}
     for pct in ("50", "99"):
         m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
@@ -129,18 +144,50 @@ def wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, float]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} non-2xx answers:\n{out}")
-    return {"rps": rps, "p50": lat["50"], "p99": lat["99"]}
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cpu_us": used / total * 1e6}
+
+
+def at_fixed_rate(url: str, rate: float, seconds: int, workers: int = 16) -> dict[str, float]:
+    """`rate` requests a second (hey -q: each of `workers` sends at rate/workers), every latency kept."""
+    out = subprocess.run(
+        [
+            *("hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.2f}", "-m", "POST"),
+            *("-T", "application/json", "-d", '{"n": 21}', "-o", "csv", url),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    failed = sum(1 for r in rows if r["status-code"] != "200")
+    ms = sorted(float(r["response-time"]) * 1000 for r in rows)
+
+    def pct(q: float) -> float:
+        return ms[min(len(ms) - 1, int(q * len(ms)))]
+
+    return {
+        "sent": len(ms) / seconds,
+        "failed": failed,
+        "p50": pct(0.5),
+        "p99": pct(0.99),
+        "p999": pct(0.999),
+        "max": ms[-1],
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="HTTP benchmark: bare Sanic vs wf serve")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--tail-seconds", type=int, default=20, help="how long each fixed-rate run lasts (0: none)")
+    ap.add_argument("--load", type=float, default=0.7, help="the fixed rate, as a share of the measured capacity")
     args = ap.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed: apt-get install wrk")
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed: apt-get install {tool}")
 
+    a, b, c = "a bare Sanic", "b wf: pure workflow", "c wf: create in SQLite"
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         (cwd / "bare.py").write_text(BARE)
@@ -154,9 +201,9 @@ def main() -> None:
         bare_port, wf_port = free_port(), free_port()
         base = f"http://127.0.0.1:{wf_port}/api/1.1/wf"
         targets = {
-            "a bare Sanic": f"http://127.0.0.1:{bare_port}/api/1.1/wf/pure",
-            "b wf: pure workflow": base + "/pure",
-            "c wf: create in SQLite": base + "/create_hit",
+            a: f"http://127.0.0.1:{bare_port}/api/1.1/wf/pure",
+            b: base + "/pure",
+            c: base + "/create_hit",
         }
         wf_cmd = [
             sys.executable,
@@ -169,9 +216,10 @@ def main() -> None:
             "--no-access-log",
         ]
         with (
-            server([sys.executable, "bare.py", str(bare_port)], cwd, targets["a bare Sanic"], env),
-            server(wf_cmd, cwd, base + "/pure", env),
+            server([sys.executable, "bare.py", str(bare_port)], cwd, targets[a], env) as bare_pid,
+            server(wf_cmd, cwd, base + "/pure", env) as wf_pid,
         ):
+            pids = {a: bare_pid, b: wf_pid, c: wf_pid}
             for url in targets.values():
                 wrk(url, lua, 2, args.connections)  # warm-up
             print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, POST JSON, one server process each")
@@ -180,29 +228,37 @@ def main() -> None:
             for r in range(args.rounds):
                 order = names[r % 3 :] + names[: r % 3]
                 for name in order:
-                    results[name].append(wrk(targets[name], lua, args.seconds, args.connections))
-                base_rps = results["a bare Sanic"][-1]["rps"]
+                    results[name].append(wrk(targets[name], lua, args.seconds, args.connections, pids[name]))
+                base_rps = results[a][-1]["rps"]
                 print(f"round {r + 1} (order {' '.join(n[0] for n in order)}):")
                 for name in names:
                     m = results[name][-1]
                     print(
                         f"  {name:24} {m['rps']:9.0f} req/s   p50 {m['p50']:6.2f} ms   p99 {m['p99']:6.2f} ms   "
-                        f"ratio {m['rps'] / base_rps:4.2f}"
+                        f"CPU {m['cpu_us']:6.1f} µs/req   ratio {m['rps'] / base_rps:4.2f}",
+                        flush=True,
                     )
 
-    def ratio(name: str) -> float:
-        return statistics.median(
-            m["rps"] / a["rps"] for m, a in zip(results[name], results["a bare Sanic"], strict=True)
-        )
+            def ratios(name: str) -> list[float]:
+                return [m["rps"] / base["rps"] for m, base in zip(results[name], results[a], strict=True)]
 
-    def p99(name: str) -> float:
-        return statistics.median(m["p99"] for m in results[name])
-
-    b, c = "b wf: pure workflow", "c wf: create in SQLite"
-    print(
-        f"median of {args.rounds} rounds: b/a = {ratio(b):.2f} (target ≥ 0.5)   c/a = {ratio(c):.2f} (target ≥ 0.25)   "
-        f"p99 b {p99(b):.1f} ms, c {p99(c):.1f} ms (target < 20 ms)"
-    )
+            print(
+                f"b/a per round {' '.join(f'{x:.2f}' for x in ratios(b))}: median {statistics.median(ratios(b)):.2f} "
+                f"(target ≥ 0.6)\nc/a per round {' '.join(f'{x:.2f}' for x in ratios(c))}: median "
+                f"{statistics.median(ratios(c)):.2f} (target ≥ 0.3)"
+            )
+            if not args.tail_seconds:
+                return
+            print(f"\nfixed rate: {args.load:.0%} of each workflow's median capacity, hey -q, {args.tail_seconds} s")
+            for name in (b, c):
+                rate = args.load * statistics.median(m["rps"] for m in results[name])
+                t = at_fixed_rate(targets[name], rate, args.tail_seconds)
+                print(
+                    f"  {name:24} asked {rate:7.0f} req/s, sent {t['sent']:7.0f}   p50 {t['p50']:6.2f} ms   "
+                    f"p99 {t['p99']:6.2f} ms   p99.9 {t['p999']:6.2f} ms   max {t['max']:7.2f} ms   "
+                    f"failed {t['failed']:.0f}   (targets: p99 < 20 ms, p99.9 < 50 ms)",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
