@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,12 @@ from .privacy import Access, access_for
 logger = logging.getLogger("wfkit.store")
 
 MAX_AUTO_INDEXES = 16  # per type: each index costs every write of the type a little
+# SQLite chooses an index by the statistics ANALYZE keeps; without them, a search with a condition
+# and a limit walks the (type, created_at) index to avoid a sort, and reads every thing of the type
+# when few match (100 ms at 200,000 things, against 0.1 ms by the condition's index). Searches
+# refresh them, sampling a few hundred rows an index (a few milliseconds whatever the size).
+STATISTICS_EVERY = 60.0  # seconds
+ANALYSIS_ROWS = 400
 
 
 def default_types() -> dict[str, TypeInfo]:
@@ -55,6 +62,7 @@ class ThingReader(Database):
         self.services = services  # the frames of privacy conditions and field defaults use them
         self._auto_indexed: dict[str, int] = {}
         self._index_checked: set[tuple[str, str]] = set()
+        self._statistics_due = 0.0  # (time.monotonic) when searches next refresh SQLite's statistics
 
     def type_info(self, type_name: str) -> TypeInfo:
         info = self.types.get(type_name)
@@ -150,6 +158,7 @@ class ThingReader(Database):
         if where is None or limit == 0:
             return []
         await self._auto_index(type_name, S.fields_used(cond) | ({order_by} if order_by else set()))
+        await self._fresh_statistics()
         sql = f"{S.SELECT} WHERE {where} ORDER BY {b.order_by(order_by, descending)}"
         if limit is not None or offset:
             sql += f" LIMIT {int(limit) if limit is not None else -1 if self.dialect.name == 'sqlite' else 'ALL'}"
@@ -229,6 +238,18 @@ class ThingReader(Database):
             logger.warning("could not create the index %s on %s.%s", index, type_name, name, exc_info=True)
             return False
         return True
+
+    async def _fresh_statistics(self) -> None:
+        """SQLite's planner statistics, refreshed at most every STATISTICS_EVERY seconds (PostgreSQL's
+        autovacuum keeps its own)."""
+        if self.dialect.name != "sqlite" or time.monotonic() < self._statistics_due:
+            return
+        self._statistics_due = time.monotonic() + STATISTICS_EVERY
+        try:
+            await self.execute(f"PRAGMA analysis_limit = {ANALYSIS_ROWS}")
+            await self.execute("ANALYZE")
+        except Exception:  # a busy database: searches go on with the statistics they have
+            logger.warning("could not refresh the database's statistics", exc_info=True)
 
     async def _auto_index(self, type_name: str, names: set[str]) -> None:
         """Index the fields that searches use, the first time they use them (at most
