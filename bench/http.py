@@ -4,7 +4,7 @@
   (b) `wf serve` running a pure workflow           (params → let → return)
   (c) `wf serve` running a workflow that creates a thing in SQLite
 
-    python bench/http.py [--rounds 5] [--seconds 10] [--connections 16] [--tail-seconds 20]
+    python bench/http.py [--rounds 5] [--seconds 10] [--connections 16] [--tail-seconds 20] [--workers-2]
 
 Both servers run at once, one process each with the access log off, and are warmed up; then each
 round measures a, b and c one after the other with wrk (a closed loop: capacity), the order turning
@@ -15,6 +15,9 @@ ratio to the same round's a), then the median of the rounds' ratios b/a and c/a.
 Then the tail: b and c each at 70 % of their median capacity, at a fixed rate (hey -q, 16 workers
 sharing the rate), every request's latency written out (hey -o csv) for p99 and p99.9. Targets
 (issue 15): b/a ≥ 0.6, c/a ≥ 0.3; at 70 % p99 < 20 ms and p99.9 < 50 ms.
+
+`--workers-2` adds (d) the pure workflow on `wf serve --workers 2` (its own data folder) to the
+rotation, and prints d/b per round and its CPU time per request against b's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import contextlib
 import csv
 import io
 import os
@@ -41,6 +45,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import psutil
 
 BARE = """
 from sanic import Sanic
@@ -120,9 +125,9 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system time so far of a process and every process under it."""
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (root, *root.children(recursive=True)))
 
 
 def wrk(url: str, lua: Path, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:
@@ -182,12 +187,13 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--tail-seconds", type=int, default=20, help="how long each fixed-rate run lasts (0: none)")
     ap.add_argument("--load", type=float, default=0.7, help="the fixed rate, as a share of the measured capacity")
+    ap.add_argument("--workers-2", action="store_true", help="also d: the pure workflow on `wf serve --workers 2`")
     args = ap.parse_args()
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed: apt-get install {tool}")
 
-    a, b, c = "a bare Sanic", "b wf: pure workflow", "c wf: create in SQLite"
+    a, b, c, d = "a bare Sanic", "b wf: pure workflow", "c wf: create in SQLite", "d wf --workers 2: pure"
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         (cwd / "bare.py").write_text(BARE)
@@ -198,35 +204,35 @@ def main() -> None:
         env.pop("WF_DATABASE_URL", None)
         env.pop("WF_REDIS_URL", None)
 
-        bare_port, wf_port = free_port(), free_port()
+        bare_port, wf_port, wf2_port = free_port(), free_port(), free_port()
         base = f"http://127.0.0.1:{wf_port}/api/1.1/wf"
         targets = {
             a: f"http://127.0.0.1:{bare_port}/api/1.1/wf/pure",
             b: base + "/pure",
             c: base + "/create_hit",
         }
-        wf_cmd = [
-            sys.executable,
-            "-m",
-            "wfkit.server.cli",
-            "serve",
-            "app.wf",
-            "--port",
-            str(wf_port),
-            "--no-access-log",
-        ]
-        with (
-            server([sys.executable, "bare.py", str(bare_port)], cwd, targets[a], env) as bare_pid,
-            server(wf_cmd, cwd, base + "/pure", env) as wf_pid,
-        ):
-            pids = {a: bare_pid, b: wf_pid, c: wf_pid}
+        if args.workers_2:
+            targets[d] = f"http://127.0.0.1:{wf2_port}/api/1.1/wf/pure"
+
+        def wf_cmd(port: int, workers: int) -> list[str]:
+            serve = ["serve", "app.wf", "--port", str(port), "--no-access-log", "--workers", str(workers)]
+            return [sys.executable, "-m", "wfkit.server.cli", *serve]
+
+        with contextlib.ExitStack() as servers:
+            pids = {a: servers.enter_context(server([sys.executable, "bare.py", str(bare_port)], cwd, targets[a], env))}
+            pids[b] = pids[c] = servers.enter_context(server(wf_cmd(wf_port, 1), cwd, targets[b], env))
+            if args.workers_2:
+                folder = cwd / "two"  # its own data folder (and database)
+                folder.mkdir()
+                (folder / "app.wf").write_text(APP)
+                pids[d] = servers.enter_context(server(wf_cmd(wf2_port, 2), folder, targets[d], env))
             for url in targets.values():
                 wrk(url, lua, 2, args.connections)  # warm-up
-            print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, POST JSON, one server process each")
+            print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, POST JSON; CPU: every process of the server")
             names = list(targets)
             results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
             for r in range(args.rounds):
-                order = names[r % 3 :] + names[: r % 3]
+                order = names[r % len(names) :] + names[: r % len(names)]
                 for name in order:
                     results[name].append(wrk(targets[name], lua, args.seconds, args.connections, pids[name]))
                 base_rps = results[a][-1]["rps"]
@@ -238,6 +244,15 @@ def main() -> None:
                         f"CPU {m['cpu_us']:6.1f} µs/req   ratio {m['rps'] / base_rps:4.2f}",
                         flush=True,
                     )
+            if args.workers_2:
+                scale = [m2["rps"] / m1["rps"] for m1, m2 in zip(results[b], results[d], strict=True)]
+                cpu = [m2["cpu_us"] / m1["cpu_us"] for m1, m2 in zip(results[b], results[d], strict=True)]
+                print(
+                    f"--workers 2 / --workers 1, pure: throughput per round {' '.join(f'{x:.2f}' for x in scale)}, "
+                    f"median {statistics.median(scale):.2f} (target ≥ 1.5 with the load generator on another "
+                    f"machine; here wrk shares the 2 cores); CPU per request {' '.join(f'{x:.2f}' for x in cpu)}, "
+                    f"median {statistics.median(cpu):.2f} (target: no growth)"
+                )
 
             def ratios(name: str) -> list[float]:
                 return [m["rps"] / base["rps"] for m, base in zip(results[name], results[a], strict=True)]

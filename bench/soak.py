@@ -104,6 +104,7 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 @dataclass
 class Minute:
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in MIX})
     errors: int = 0
     later_ok: int = 0
 
@@ -185,6 +186,7 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
             elif kind == "later":
                 minute.later_ok += 1
             minute.latencies.append(time.monotonic() - intended)
+            minute.by_kind[kind].append(minute.latencies[-1])
         pool.put_nowait(conn)
 
     reported = 0
@@ -217,13 +219,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def _server_usage(pid: int) -> tuple[float, int]:
-    """RSS (MB) and open files of the server and its child processes."""
+def _server_usage(pid: int) -> tuple[float, float, int]:
+    """RSS (MB) of the server and its child processes, that of its Redis among them, and their open files."""
     root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
-    rss = sum(p.memory_info().rss for p in processes if p.is_running()) / 1e6
-    files = sum(p.num_fds() for p in processes if p.is_running())
-    return rss, files
+    processes = [p for p in (root, *root.children(recursive=True)) if p.is_running()]
+    rss = sum(p.memory_info().rss for p in processes) / 1e6
+    redis = sum(p.memory_info().rss for p in processes if "redis" in p.name()) / 1e6
+    files = sum(p.num_fds() for p in processes)
+    return rss, redis, files
 
 
 def main() -> None:
@@ -256,17 +259,22 @@ def main() -> None:
             f"capacity of the mix: {capacity:,.0f} req/s; sending {rate:,.0f} req/s ({args.load:.0%}) "
             f"for {args.minutes} min"
         )
-        print("minute  req/s    p50 ms   p99 ms  p99.9 ms  errors   RSS MB  files  db MB")
+        print(
+            "minute  req/s    p50 ms   p99 ms  p99.9 ms  errors   RSS MB (Redis)  files  db MB   p99 ms: "
+            + " ".join(f"{kind:>10}" for kind in MIX)
+        )
         rss_seen: list[float] = []
 
         def on_minute(i: int, m: Minute) -> None:
-            rss, files = _server_usage(server.pid)
+            rss, redis, files = _server_usage(server.pid)
             rss_seen.append(rss)
             size = sum(p.stat().st_size for p in database.parent.glob("data.sqlite3*")) / 1e6
             ms = [x * 1000 for x in m.latencies]
             print(
                 f"{i + 1:>6}  {len(ms) / 60:>5,.0f}  {_percentile(ms, 0.5):>8.2f} {_percentile(ms, 0.99):>8.2f} "
-                f"{_percentile(ms, 0.999):>9.2f}  {m.errors:>6}  {rss:>7.1f}  {files:>5}  {size:>5.1f}",
+                f"{_percentile(ms, 0.999):>9.2f}  {m.errors:>6}  {rss:>7.1f} {redis:>7.1f}  {files:>5}  {size:>5.1f}"
+                + " " * 10
+                + " ".join(f"{_percentile(m.by_kind[kind], 0.99) * 1000:>10.2f}" for kind in MIX),
                 flush=True,
             )
 

@@ -107,8 +107,11 @@ Scheduled = ScheduledRun | ScheduledBatch
 
 
 class Scheduler(Protocol):
-    async def submit(self, runs: Sequence[Scheduled]) -> None:
-        """Hand runs to the queue (called once the scheduling run has succeeded)."""
+    async def submit(self, runs: Sequence[Scheduled], *, repeatable: bool = True) -> None:
+        """Hand runs to the queue (called once the scheduling run has succeeded). `repeatable`: the
+        scheduling run may run again with its id (resumed, retried, delivered again), so a queue
+        remembers that it submitted and a second submission adds nothing; a run that cannot (an
+        HTTP call without @retry) leaves nothing to remember."""
         ...
 
     async def cancel(self, ids: Sequence[str]) -> int:
@@ -123,8 +126,8 @@ class MemoryScheduler:
         self.runs: dict[str, ScheduledRun] = {}
         self.cancelled: set[str] = set()
 
-    async def submit(self, runs: Sequence[Scheduled]) -> None:
-        for r in runs:
+    async def submit(self, runs: Sequence[Scheduled], *, repeatable: bool = True) -> None:
+        for r in runs:  # (kept by id: a repeated submission adds nothing)
             for one in r.runs() if isinstance(r, ScheduledBatch) else (r,):
                 self.runs.setdefault(one.id, one)
 

@@ -48,7 +48,7 @@ class WorkflowSteps:
     async def release(self, state: RunState) -> None:
         """Hand what the run scheduled and cancelled to the queue (it succeeded)."""
         if state.scheduled:
-            await self.services.scheduler.submit(state.scheduled)
+            await self.services.scheduler.submit(state.scheduled, repeatable=state.durable)
             ids: list[str] = []
             for r in state.scheduled:
                 if len(ids) >= MAX_SCHEDULED_IDS_RECORDED:

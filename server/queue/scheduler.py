@@ -26,7 +26,7 @@ class QueueScheduler:
         self.queue = queue
         self.services = services
 
-    async def submit(self, runs: Sequence[Scheduled], *, kind: str = "schedule") -> None:
+    async def submit(self, runs: Sequence[Scheduled], *, kind: str = "schedule", repeatable: bool = True) -> None:
         plain: list[Scheduled] = []
         debounced: list[ScheduledRun] = []
         for r in runs:
@@ -37,7 +37,10 @@ class QueueScheduler:
                 plain.append(r)
         if plain:
             origins = {r.origin for r in plain}
-            origin = origins.pop() if len(origins) == 1 else None  # one run's release: submitted once
+            # one run's release is submitted once: remembered (a key for 7 days) when that run may
+            # run again with its id; an HTTP call without @retry cannot, and a key per call would
+            # grow Redis by about 100 bytes a call
+            origin = origins.pop() if len(origins) == 1 and repeatable else None
             await self.queue.submit(plain, kind=kind, origin=origin)
         for run in debounced:
             key = await self.debounce_key(run)

@@ -57,6 +57,22 @@ async def test_a_scheduled_run_runs_once_and_leaves_a_record(start_bg: Start) ->
     assert await bg.list_scheduled() == []
 
 
+async def test_a_repeatable_run_remembers_its_release_and_an_http_call_leaves_nothing(start_bg: Start) -> None:
+    """A run that may run again with its id (durable: resumed, retried, delivered again) submits
+    its scheduled runs once, remembered by a key for 7 days; a call nobody repeats (an HTTP call
+    without @retry runs with durable=False) leaves no key, so Redis does not grow with traffic."""
+    bg = await start_bg(SOURCE, worker=False)
+    ex = Executor(bg.app, bg.services)
+    once = await ex.run("main", {"n": 1, "delay": 3600}, admin=True)
+    assert await bg.redis.exists(bg.queue.key("origin", once.id)) == 1
+    again = await ex.run("main", {"n": 1, "delay": 3600}, admin=True, run_id=once.id)  # a retry of it
+    assert again.status == "success", again.error
+    assert [x["id"] for x in await bg.list_scheduled("later")] == [once.response["id"]]  # type: ignore[index]
+    call = await ex.run("main", {"n": 2, "delay": 3600}, admin=True, trigger="http", durable=False)
+    assert await bg.redis.exists(bg.queue.key("origin", call.id)) == 0
+    assert len(await bg.list_scheduled("later")) == 2
+
+
 async def test_at_a_date_and_listing_with_redaction(start_bg: Start) -> None:
     bg = await start_bg(SOURCE, worker=False)
     ex = Executor(bg.app, bg.services)
