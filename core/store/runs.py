@@ -51,6 +51,7 @@ APP_KNOWS = frozenset(("line", "kind", "label"))
 DEFAULTS: tuple[tuple[str, Any], ...] = (
     ("user_id", None),
     ("chain", 1),
+    ("response", None),
     ("error", None),
     ("steps_dropped", 0),
     ("logs", []),
@@ -59,7 +60,9 @@ DEFAULTS: tuple[tuple[str, Any], ...] = (
     ("attempt", 1),
     ("origin", None),
 )
-ALL_DEFAULT = tuple(default for _, default in DEFAULTS)
+# `kept` writes the response itself (without secrets); the other fields are compared at once
+OTHER_DEFAULTS = tuple((name, default) for name, default in DEFAULTS if name != "response")
+ALL_DEFAULT = tuple(default for _, default in OTHER_DEFAULTS)
 
 
 def keep_from_env() -> timedelta:
@@ -101,7 +104,8 @@ def kept(r: RunRecord, straight: list[int] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"params": r.params} if r.params else {}
     fields = (r.user_id, r.chain, r.error, r.steps_dropped, r.logs, r.scheduled, r.scheduled_count, r.attempt, r.origin)
     if fields != ALL_DEFAULT:  # (most records: one comparison)
-        out.update((name, value) for (name, default), value in zip(DEFAULTS, fields, strict=True) if value != default)
+        changed = zip(OTHER_DEFAULTS, fields, strict=True)
+        out.update((name, value) for (name, default), value in changed if value != default)
     if r.response is not None:
         out["response"] = V.redact_json(r.response) if r.response else {}
     if not _went_straight(r.steps, straight):

@@ -49,6 +49,10 @@ async def test_records_are_saved_listed_and_read_back(open_store: OpenStore, db_
         assert full["params"] == {"n": 1, "api_key": "[redacted]"}
         assert full["logs"][0]["message"] == "n is 1" and full["response"] == {"n": 1}
         assert [s["kind"] for s in full["steps"]] == ["action", "return"]
+        failed = await store.runs.get(second.id)
+        assert failed is not None  # every field of the record comes back, at its default if not kept
+        assert set(failed) == set(second.to_json()) and failed["response"] is None
+        assert failed["error"] == {"message": "nope", "line": 7}
         assert await store.runs.get("missing") is None
         assert [r["record"] for r in await store.query('SELECT "record" FROM "runs"') if "sk_secret_1" in str(r)] == []
 
