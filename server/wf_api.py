@@ -108,7 +108,9 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
     except RunError as e:
         return e.code, error_body(e.code, e.status, e.message)
     flow = wf.flow
-    if flow.rate_count is None and flow.concurrency_limit is None and attempts(flow) == 1:  # most calls
+    # most calls: one attempt, run here rather than through `run_with_retries` (a coroutine less
+    # costs a call about 3 µs of the server's ~100)
+    if flow.rate_count is None and flow.concurrency_limit is None and attempts(flow) == 1:
         record = await st.executor.run(
             wf, args, user=caller.user, admin=caller.admin, request=given.request, trigger="http", durable=False
         )

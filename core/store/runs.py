@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -63,6 +64,7 @@ DEFAULTS: tuple[tuple[str, Any], ...] = (
 # `kept` writes the response itself (without secrets); the other fields are compared at once
 OTHER_DEFAULTS = tuple((name, default) for name, default in DEFAULTS if name != "response")
 ALL_DEFAULT = tuple(default for _, default in OTHER_DEFAULTS)
+_other_fields = attrgetter(*(name for name, _ in OTHER_DEFAULTS))  # a record's, as one tuple
 
 
 def keep_from_env() -> timedelta:
@@ -102,7 +104,7 @@ def kept(r: RunRecord, straight: list[int] | None = None) -> dict[str, Any]:
     `straight_path` of its workflow. Its response is kept without secrets (a `log_in` token given
     back to the caller is not kept with the run)."""
     out: dict[str, Any] = {"params": r.params} if r.params else {}
-    fields = (r.user_id, r.chain, r.error, r.steps_dropped, r.logs, r.scheduled, r.scheduled_count, r.attempt, r.origin)
+    fields = _other_fields(r)
     if fields != ALL_DEFAULT:  # (most records: one comparison)
         changed = zip(OTHER_DEFAULTS, fields, strict=True)
         out.update((name, value) for (name, default), value in changed if value != default)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from store_helpers import record_statements
 from wfkit.core import query as Q
 from wfkit.core.app import App
 from wfkit.core.errors import RunError
@@ -209,14 +210,7 @@ async def test_search_uses_an_index(open_store: OpenStore, monkeypatch: pytest.M
         names = await store.index_names()
         index = [n for n in names if n.startswith("wf_order_amount_")]
         assert len(index) == 1, names
-        sent: list[tuple[str, list[Any]]] = []
-        query = store.query
-
-        async def recording(sql: str, params: Any = (), **kw: Any) -> Any:
-            sent.append((sql, list(params)))
-            return await query(sql, params, **kw)
-
-        monkeypatch.setattr(store, "query", recording)
+        sent = record_statements(store, monkeypatch)
         found = await store.search("Order", Q.Cmp("amount", ">", 10), order_by="amount")
         monkeypatch.undo()
         assert titles(found) == ["date", "Banana", "cherry"]
@@ -254,14 +248,7 @@ async def test_a_selective_search_with_a_limit_reads_by_its_condition(
             pytest.skip("PostgreSQL's autovacuum keeps its planner statistics")
         for n in range(300):
             await store.create("Order", {"title": f"order {n}", "amount": n})
-        sent: list[tuple[str, list[Any]]] = []
-        query = store.query
-
-        async def recording(sql: str, params: Any = (), **kw: Any) -> Any:
-            sent.append((sql, list(params)))
-            return await query(sql, params, **kw)
-
-        monkeypatch.setattr(store, "query", recording)
+        sent = record_statements(store, monkeypatch)
         found = await store.search("Order", Q.Cmp("amount", "==", 7), limit=5)
         monkeypatch.undo()
         assert titles(found) == ["order 7"]
