@@ -124,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             server.main_process_ready(stopping.obey_signals_at_safe_points)  # before respawn's hook: it wraps this
             server.main_process_ready(stopping.stop_waiting_when_told_to_stop)
+            server.main_process_ready(stopping.join_within_bounds)
             server.main_process_ready(respawn_dead_workers)
             Sanic.serve(primary=server, app_loader=loader)
     finally:

@@ -13,19 +13,34 @@ Sanic leaves three windows where a stop signal is lost or breaks the manager, ea
   start-up step under way, not the serving loop that follows — the worker then serves on, and
   `wf serve` waits for it forever. Here (`Server`) a stop asked for before the worker serves waits
   until it does.
+
+Whatever else keeps a worker from stopping (a signal lost in the instant Sanic swaps its handlers,
+a process wedged or stopped in its start), the main process waits for it a bounded time: a worker
+that had not begun serving gets `STARTING_GRACE_S`, one that served gets its connections' graceful
+time and its runs' grace; then it is killed, and the log says which and why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 import signal
 import threading
+import time
 from typing import Any
 
 from sanic import Sanic
 
+from .logs import serve_process_name
+
+log = logging.getLogger("wfkit.server")
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 RETRY_S = 0.05
+STARTING_GRACE_S = 3.0  # a worker not yet serving has no request to finish: it stops in well under a second
+SERVING_SLACK_S = 15.0  # past Sanic's graceful time: the background runs' grace (10 s) and closing the database
 
 
 def obey_signals_at_safe_points(server: Sanic[Any, Any]) -> None:
@@ -61,6 +76,44 @@ def stop_waiting_when_told_to_stop(server: Sanic[Any, Any]) -> None:
     if all_ready is None:  # a Sanic without this detail: leave it be
         return
     manager._all_workers_ack = lambda: manager._shutting_down or all_ready()  # type: ignore[method-assign]
+
+
+def join_within_bounds(server: Sanic[Any, Any]) -> None:
+    """A `main_process_ready` listener: the manager's join of its stopping workers kills one that
+    outlives its bound (see the module's docstring) instead of waiting for it for ever."""
+    manager = server.manager
+    join = getattr(manager, "join", None)
+    state = getattr(manager, "worker_state", None)
+    if join is None or state is None:  # a Sanic without this detail: leave it be
+        return
+    serving_limit = float(server.config.GRACEFUL_SHUTDOWN_TIMEOUT) + SERVING_SLACK_S
+
+    def serving(name: str) -> bool:
+        try:
+            return bool(state.get(name, {}).get("serving"))
+        except Exception:  # the manager's own process is gone: treat the worker as busy
+            return True
+
+    def bounded_join() -> None:
+        begun = time.monotonic()
+        for process in list(manager.processes):
+            child = process._current_process
+            for limit in (STARTING_GRACE_S, serving_limit):  # one that began serving meanwhile gets the longer
+                child.join(max(0.0, begun + limit - time.monotonic()))
+                if not child.is_alive() or not serving(process.name):
+                    break
+            if child.is_alive():
+                log.error(
+                    "%s (pid %s) did not stop within %.0f s of the stop: killed",
+                    serve_process_name(process.name),
+                    child.pid,
+                    time.monotonic() - begun,
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
+        join()  # Sanic's own, to mark them joined: they have all exited by now
+
+    manager.join = bounded_join  # type: ignore[method-assign]
 
 
 class Server(Sanic):  # type: ignore[type-arg]

@@ -3,6 +3,7 @@ unless told not to, and stops within 5 seconds of SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -138,12 +139,40 @@ def test_a_signal_during_start_up_stops_every_process(tmp_path: Path, moment: st
         time.sleep(0.01)
     assert proc.poll() is None, log.read_text()
     assert stop(proc, log=log) < 5, log.read_text()
+    none_left(proc, log)
+
+
+def none_left(proc: subprocess.Popen[str], log: Path) -> None:
+    """No process of `wf serve`'s group outlives it by more than a moment (the embedded Redis)."""
     deadline = time.monotonic() + 5
     while processes_left(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     if processes_left(proc.pid):
         os.killpg(proc.pid, signal.SIGKILL)
         raise AssertionError("a worker process outlived wf serve:\n" + log.read_text())
+
+
+def test_a_worker_wedged_while_starting_is_killed_at_the_stop(tmp_path: Path) -> None:
+    """A worker that cannot act on the stop (here stopped with SIGSTOP before it serves: it never
+    sees its SIGINT) does not keep `wf serve` alive: it is killed a few seconds into the stop, and
+    the log says which."""
+    (tmp_path / "app.wf").write_text(APP)
+    proc, log = launch(tmp_path, free_port(), "--workers", "2")
+    wedged = first_worker_starting(log)
+    os.kill(wedged, signal.SIGSTOP)
+    try:
+        assert f"Worker ready [{wedged}]" not in log.read_text(), "it served before it was stopped"
+        deadline = time.monotonic() + 40  # the other worker serves: the server is up
+        while "Worker ready" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        assert stop(proc, log=log) < 5, log.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(wedged, signal.SIGCONT)
+    said = log.read_text()
+    assert re.search(rf"serve-worker-\d \(pid {wedged}\) did not stop within 3 s of the stop: killed", said), said
+    none_left(proc, log)
 
 
 def serving_workers(proc: subprocess.Popen[str], port: int) -> set[int]:
@@ -223,7 +252,4 @@ def test_a_worker_killed_with_sigkill_is_replaced(tmp_path: Path, moment: str) -
     lines = text.split("Ctrl-C stops the server\n", 1)[1].splitlines()
     stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z serve-(main|worker-[12])\[\d+\] [A-Z]+ [\w.]+: ")
     assert lines and all(stamp.match(line) for line in lines), text
-    deadline = time.monotonic() + 5
-    while processes_left(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not processes_left(proc.pid), text
+    none_left(proc, log)
