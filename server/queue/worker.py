@@ -21,6 +21,7 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix,
 from arq.utils import timestamp_ms, to_ms
 from arq.worker import Function, func
 from arq.worker import Worker as ArqWorker
+from redis.exceptions import WatchError
 from wfkit.core.app import App
 from wfkit.core.executor import Executor
 from wfkit.core.services import Services
@@ -177,6 +178,43 @@ class Worker(ArqWorker):
                 return 0.0  # more may be due behind those read
             delay = min(delay, self.poll_delay_s)  # held by another worker, or its worker died
         return max(0.0, min(delay, self.settings.max_sleep, health))
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's `start_jobs` for many jobs at once: the same check (not in progress, still queued,
+        due) and the same in-progress mark, for the whole batch under one WATCH — four round trips
+        a batch instead of four a job. A batch another worker touched meanwhile is started by arq's
+        own, one job at a time."""
+        take = job_ids[: max(0, self.max_jobs - self.job_counter)]
+        if len(take) < 2:
+            return await super().start_jobs(take)
+        ids = [j.decode() for j in take]
+        marks = [in_progress_key_prefix + i for i in ids]
+        try:
+            async with self.pool.pipeline(transaction=True) as pipe:
+                await pipe.watch(*marks)
+                running = await pipe.mget(marks)
+                scores = await pipe.zmscore(self.queue_name, ids)
+                now = timestamp_ms()
+                claimed = [
+                    (i, int(score))
+                    for i, mark, score in zip(ids, running, scores, strict=True)
+                    if mark is None and score and score <= now
+                ]
+                if not claimed:
+                    return None
+                pipe.multi()  # type: ignore[no-untyped-call]
+                for i, _ in claimed:
+                    pipe.psetex(in_progress_key_prefix + i, int(self.in_progress_timeout_s * 1000), b"1")
+                await pipe.execute()
+        except WatchError:  # another worker started one of them meanwhile: each on its own
+            return await super().start_jobs(take)
+        for i, score in claimed:
+            await self.sem.acquire()  # free (arq keeps it one above job_counter): it does not wait
+            self.job_counter += 1
+            t = self.loop.create_task(self.run_job(i, score))
+            t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[i] = t
+        return None
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0 or self._closing or self._wake.is_set():

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from arq.jobs import Job, JobStatus
 from queue_helpers import Start, eventually, fast_settings, runs_of
 from wfkit.core import values as V
@@ -174,3 +176,76 @@ async def test_the_worker_is_an_arq_worker_with_its_health_check(start_bg: Start
 
     await eventually(healthy, 5)
     assert Queue(bg.redis).name == "wfkit"  # the queue's name outside tests, and its health check's prefix
+
+
+async def watches(bg: Background) -> int:
+    stats = await bg.redis.info("commandstats")
+    return int(stats.get("cmdstat_watch", {}).get("calls", 0))
+
+
+async def test_due_jobs_start_together_and_one_started_elsewhere_is_left_to_it(start_bg: Start) -> None:
+    """Twenty runs due at once start under one WATCH (arq's check and in-progress mark, for the
+    batch), except the one another worker marked in progress: it is left to that worker, and runs
+    here once its mark is gone (as a job of a worker that died)."""
+    bg = await start_bg(SOURCE)
+    await bg.pause()
+    runs = [ScheduledRun(new_id(), "later", {"n": n}, V.now()) for n in range(20)]
+    await bg.queue.submit(runs)
+    elsewhere = runs[7].id
+    await bg.redis.psetex(in_progress_key_prefix + elsewhere, 60_000, b"1")
+    before = await watches(bg)
+    await bg.resume()
+
+    async def others_ran() -> bool:
+        return len(await runs_of(bg, "later")) == 19
+
+    await eventually(others_ran, 10)
+    assert await watches(bg) - before <= 3  # one a batch (arq alone: one a job)
+    assert await bg.store.runs.get(elsewhere) is None
+    await bg.redis.delete(in_progress_key_prefix + elsewhere)
+
+    async def all_ran() -> bool:
+        return len(await runs_of(bg, "later")) == 20
+
+    await eventually(all_ran, 10)
+
+
+async def test_a_batch_another_worker_touched_meanwhile_starts_one_job_at_a_time(start_bg: Start) -> None:
+    """Another worker marks one of the batch in progress between the batch's WATCH and its EXEC:
+    the batch's marks are not written, and arq's own start (one job at a time) leaves that job to
+    the other worker and starts the rest."""
+    bg = await start_bg(SOURCE)
+    await bg.pause()
+    runs = [ScheduledRun(new_id(), "later", {"n": n}, V.now()) for n in range(10)]
+    await bg.queue.submit(runs)
+    elsewhere = runs[3].id
+    assert bg.worker is not None
+    pool = bg.worker.pool
+    make_pipeline = pool.pipeline
+
+    def pipeline_meeting_another_worker(*args: Any, **kwargs: Any) -> Any:
+        pipe = make_pipeline(*args, **kwargs)
+        zmscore = pipe.zmscore
+
+        async def then_another_worker_starts_one(*a: Any) -> Any:  # after the WATCH, before the EXEC
+            await bg.redis.psetex(in_progress_key_prefix + elsewhere, 60_000, b"1")
+            return await zmscore(*a)
+
+        pipe.zmscore = then_another_worker_starts_one
+        return pipe
+
+    pool.pipeline = pipeline_meeting_another_worker  # type: ignore[method-assign]
+    await bg.resume()
+
+    async def others_ran() -> bool:
+        return len(await runs_of(bg, "later")) == 9
+
+    await eventually(others_ran, 10)
+    assert await bg.store.runs.get(elsewhere) is None
+    pool.pipeline = make_pipeline  # type: ignore[method-assign]
+    await bg.redis.delete(in_progress_key_prefix + elsewhere)
+
+    async def all_ran() -> bool:
+        return len(await runs_of(bg, "later")) == 10
+
+    await eventually(all_ran, 10)
