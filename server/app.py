@@ -12,7 +12,6 @@ from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
-from sanic.response import BaseHTTPResponse
 from wfkit.core import sealing
 from wfkit.core.app import App
 from wfkit.core.errors import ConfigError, WfError
@@ -24,8 +23,8 @@ from wfkit.plugins.loader import load_app
 from wfkit.plugins.manager import get_registry
 
 from . import dashboard, data_api, log_secrets, meta_api, metrics, reload, wf_api
+from .answers import finish_answer
 from .errors import HttpError, error_response
-from .headers import add_headers
 from .outage import unreachable, watch, which
 from .state import RunPruner, RunRecorder, ServerState
 from .stopping import Server
@@ -66,20 +65,13 @@ def create_app(app_path: str | None = None, compiled: App | None = None, *, queu
     server.error_handler.add(Exception, on_error)
     server.blueprint(metrics.bp)
     server.blueprint(dashboard.bp)
-    server.register_middleware(_finish_answer, "response")  # errors, 404s and 405s included
+    server.register_middleware(finish_answer, "response")  # errors, 404s and 405s included
     log_secrets.install()
     server.before_server_start(_open)
     server.after_server_start(_started)
     server.after_server_stop(_close)
     server.ctx.queue = queue
     return server
-
-
-def _finish_answer(request: Request, response: BaseHTTPResponse) -> None:
-    """Every answer's security headers and count, in one middleware (each costs an answer a call
-    through Sanic's middleware machinery)."""
-    add_headers(request, response)
-    metrics.count_request(request, response)
 
 
 async def _started(server: Sanic[Any, Any]) -> None:

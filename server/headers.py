@@ -11,7 +11,9 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import BaseHTTPResponse
 
-EVERY_ANSWER = {"X-Content-Type-Options": "nosniff"}
+from .jsonio import NOSNIFF, JSONAnswer
+
+EVERY_ANSWER = dict([NOSNIFF])
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
@@ -21,8 +23,12 @@ PAGE_BLUEPRINTS: list[Blueprint] = []
 
 def add_headers(request: Request, response: BaseHTTPResponse) -> None:
     headers: Any = response.headers
-    for name, value in EVERY_ANSWER.items():
-        headers.setdefault(name, value)
-    if any(bp.url_prefix and request.path.startswith(bp.url_prefix) for bp in PAGE_BLUEPRINTS):
-        for name, value in PAGE_HEADERS.items():
+    if not isinstance(response, JSONAnswer):  # (a JSON answer says nosniff itself)
+        for name, value in EVERY_ANSWER.items():
             headers.setdefault(name, value)
+    path = request.path
+    for bp in PAGE_BLUEPRINTS:
+        if bp.url_prefix and path.startswith(bp.url_prefix):
+            for name, value in PAGE_HEADERS.items():
+                headers.setdefault(name, value)
+            return

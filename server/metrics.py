@@ -191,7 +191,7 @@ def route_of(request: Request) -> str:
     if route.name.endswith(".call"):  # one route serves every workflow: name the workflow, if it is one
         name = request.match_info.get("name", "")
         if name in request.app.ctx.compiled.workflows:
-            return f"/api/1.1/wf/{name}"
+            return workflow_route(name)
     label = _patterns.get(route.path)
     if label is None:  # once per route: this runs on every request
         label = _patterns[route.path] = "/" + PARAM_TYPE.sub(r"<\1>", route.path.lstrip("/"))  # `<name:str>` → `<name>`
@@ -201,11 +201,26 @@ def route_of(request: Request) -> str:
 CLIENT_GONE = 499  # as nginx counts a request whose client left before its answer
 
 
+def workflow_route(name: str) -> str:
+    """The route label of a workflow's answers (made once a workflow: this runs on every call)."""
+    label = _workflow_routes.get(name)
+    if label is None:
+        label = _workflow_routes[name] = f"/api/1.1/wf/{name}"
+    return label
+
+
+_workflow_routes: dict[str, str] = {}
+
+
 def count_request(request: Request, response: BaseHTTPResponse) -> None:
+    count_answer(request, route_of(request), response.status)
+
+
+def count_answer(request: Request, route: str, status: int) -> None:
     # A client that left (a timeout while the server started) gets Sanic's 500, which no one saw.
     transport = getattr(request, "transport", None)
     gone = transport is not None and transport.is_closing()
-    current().answered(route_of(request), CLIENT_GONE if gone else response.status)
+    current().answered(route, CLIENT_GONE if gone else status)
 
 
 def page(scheduled: int | None) -> bytes:

@@ -19,9 +19,11 @@ from wfkit.core.runs import RunRecord
 from wfkit.core.store import replies
 
 from . import webhooks
+from .answers import finished_in_handler
 from .auth import ANONYMOUS, Caller, caller_for, token_of
 from .errors import HttpError, error_body, forbidden, not_found, unauthorized
 from .jsonio import json_response
+from .metrics import workflow_route
 from .params import CallInput, read_input
 from .state import ServerState
 
@@ -46,7 +48,7 @@ async def call(request: Request, name: str) -> HTTPResponse:
     key = request.headers.get("idempotency-key")
     if not key:
         status, body = await run_call(st, wf, caller, given)
-        return json_response(body, status=status)
+        return finished_in_handler(request, json_response(body, status=status), workflow_route(wf.name))
     scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
     asked = hashlib.sha256(b"\0".join((wf.name.encode(), request.query_string.encode(), request.body or b"")))
     return await answer_once(
