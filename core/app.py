@@ -218,6 +218,9 @@ class FlowControl:
     timeout: timedelta = timedelta(minutes=5)
 
 
+JSON_PRIMITIVES = frozenset(("text", "number", "boolean"))
+
+
 @dataclass(eq=False, slots=True)
 class Workflow:
     name: str
@@ -234,9 +237,14 @@ class Workflow:
     # the OpenAPI document types the 200 answer from it
     returns: dict[str, WfType] | None = field(default_factory=dict)
     plain_params: bool = field(init=False, default=True)  # every parameter of a primitive type
+    # every parameter text, a number or yes/no, none secret: its values need no redacting for a record
+    json_params: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         self.plain_params = all(type(p.type) is Prim for p in self.params)
+        self.json_params = all(
+            type(p.type) is Prim and p.type.name in JSON_PRIMITIVES and not p.secret for p in self.params
+        )
 
     @property
     def public(self) -> bool:

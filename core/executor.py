@@ -156,7 +156,8 @@ class Executor(WorkflowSteps):
         try:
             # a workflow that never waits has no default to await: no coroutine to make for it
             frame.vars = await self.bind_params(wf, args, frame) if wf.suspends else self.bind_now(wf, args, frame)
-            record.params = V.redact(frame.vars)  # what the run saw, defaults included
+            # what the run saw, defaults included, as JSON without secrets
+            record.params = dict(frame.vars) if wf.json_params and V.is_json(frame.vars) else V.redact(frame.vars)
             state.durable = durable
             state.resumed = durable and (run_id is not None if resumed is None else resumed)
             if durable and run_id is not None:  # a new run has nothing journaled yet

@@ -21,7 +21,14 @@ def new_id() -> str:
     """A run id: 32 hex digits, sortable by creation time (milliseconds first, as UUIDv7 does),
     then 48 random bits drawn once per process and a per-process counter (cheaper than asking
     the OS for randomness on every run)."""
-    return f"{time.time_ns() // 1_000_000:012x}{_PROCESS}{next(_counter) & 0xFFFFFFFF:08x}"
+    global _last
+    ms = time.time_ns() // 1_000_000
+    if ms != _last[0]:  # the time and the process, written once a millisecond
+        _last = (ms, f"{ms:012x}{_PROCESS}")
+    return f"{_last[1]}{next(_counter) & 0xFFFFFFFF:08x}"
+
+
+_last = (-1, "")
 
 
 # `user_id` of a run scheduled by an anonymous caller: it runs anonymous too, under privacy rules,

@@ -322,12 +322,17 @@ def text(v: Any) -> str:
 _AS_JSON = frozenset({str, int, bool, type(None)})  # exactly these types are their own JSON
 
 
+def is_json(d: dict[str, Any]) -> bool:
+    """Every value is text, a whole number, yes/no or empty: `d` is its own JSON form."""
+    return _AS_JSON.issuperset(map(type, d.values()))
+
+
 def to_json(v: Any) -> Any:
     """A value as JSON for responses and records: things as ids, dates ISO 8601, durations seconds."""
     kind = type(v)
     if kind in _AS_JSON:
         return v
-    if kind is dict and all(type(x) in _AS_JSON for x in v.values()):
+    if kind is dict and is_json(v):
         return dict(v)  # the common flat object of text and numbers, without a call per value
     if v is None or isinstance(v, str | bool | int):
         return v

@@ -426,6 +426,30 @@ workflow main(api_key: text, password: text, note: text) {
     assert record.error == {"message": "bad key [redacted]", "line": 5}
 
 
+async def test_recorded_parameters_are_json_whatever_their_types() -> None:
+    """Text, numbers and yes/no are recorded as given (defaults included, `let` does not change
+    them); a secret name, a date, a duration or an object goes through the redacting JSON form."""
+    src = """
+workflow plain(n: number, word: text, on: boolean, m: number = 2, f: number = 2.0) {
+  let n2 = n * 2
+}
+workflow other(token: text, at: date, wait: duration, extra: object) {
+  let x = 1
+}
+"""
+    plain = await run_source(src, "plain", n=1.5, word="hi", on=True)
+    assert plain.params == {"n": 1.5, "word": "hi", "on": True, "m": 2, "f": 2}
+    assert type(plain.params["f"]) is int  # a whole number is written as one
+    at = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
+    other = await run_source(src, "other", token="tok_123", at=at, wait=timedelta(minutes=2), extra={"password": "pw1"})
+    assert other.params == {
+        "token": "[redacted]",
+        "at": "2026-12-02T08:30:00Z",
+        "wait": 120,
+        "extra": {"password": "[redacted]"},
+    }
+
+
 async def test_action_exception_becomes_run_error_with_line() -> None:
     class Broken:
         @hookimpl
