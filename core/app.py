@@ -217,6 +217,11 @@ class FlowControl:
     debounce_key: CExpr | None = None
     timeout: timedelta = timedelta(minutes=5)
 
+    @property
+    def once_unlimited(self) -> bool:
+        """One attempt, no rate or concurrency limit (most workflows)."""
+        return self.rate_count is None and self.concurrency_limit is None and self.retry_attempts <= 1
+
 
 JSON_PRIMITIVES = frozenset(("text", "number", "boolean"))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from time import perf_counter
 from typing import Any
@@ -36,7 +37,7 @@ from .app import (
 from .context import ActionContext, RunInfo
 from .errors import MissingDataError, RateLimitedError, RunError, WfError
 from .frame import Frame, RunState
-from .runs import RunRecord
+from .runs import TIMED_MS, RunRecord
 from .scheduler import new_id
 from .services import Services
 from .things import Thing
@@ -60,6 +61,24 @@ class _End:
 
 
 _TERMINATED = _End(None)
+
+
+@dataclass(slots=True)
+class _Straight:
+    """A body of `let`s (each with its compiled value, its name and whether that name is a
+    secret's) and at most a final `return`."""
+
+    lets: list[tuple[LetStep, Callable[[Frame], Any], str, bool]]
+    ret: ReturnStep | None
+
+
+def _ran(record: RunRecord, step: Step, seconds: float) -> float:
+    """Record a statement that simply ran, as `Executor._record` would; its time in ms."""
+    ms = round(seconds * 1000, 3)
+    record.steps.append(
+        {"step": step.id, "line": step.span.line, "kind": step.kind, "label": step.label, "status": "ran", "ms": ms}
+    )
+    return ms
 
 
 def _scrub(text: str, secrets: set[str]) -> str:
@@ -90,6 +109,7 @@ class Executor(WorkflowSteps):
         events = ("run_started", "step_finished", "run_finished")
         self._listening = {e: hooks is not None and hooks.has_listeners(e) for e in events}
         self._step_hook = self._listening["step_finished"]
+        self._straights: dict[Workflow, _Straight | None] = {}  # (an executor serves one app)
         self._dispatch: dict[type[Step], Callable[[Any, Frame], Awaitable[_End | None]]] = {
             LetStep: self._let,
             ActionStep: self._action,
@@ -130,14 +150,7 @@ class Executor(WorkflowSteps):
         store writes look for their recorded effects first (docs/plugins.md). None: whenever a
         `run_id` is given; a caller that knows this is a first attempt passes False."""
         wf = self.app.workflows[workflow] if isinstance(workflow, str) else workflow
-        run = RunInfo(
-            id=run_id or new_id(),
-            workflow=wf.name,
-            user=user,
-            admin=admin,
-            ignore_privacy=admin or wf.ignore_privacy,
-            chain=max(chain, 1),
-        )
+        run = RunInfo(run_id or new_id(), wf.name, user, admin, admin or wf.ignore_privacy, max(chain, 1))
         args = args or {}
         record = RunRecord(
             run.id,
@@ -165,6 +178,8 @@ class Executor(WorkflowSteps):
             if wf.suspends:
                 async with asyncio.timeout(wf.flow.timeout.total_seconds()):
                     end = await self.block(wf.body, frame)
+            elif (straight := self._straight_of(wf)) is not None:  # most short workflows: no coroutine a step
+                end = self._run_straight(straight, frame)
             else:  # it never waits, so a timer could not interrupt it anyway
                 end = await self.block(wf.body, frame)
             record.response = V.to_json(end.value) if end is not None and isinstance(end.value, dict) else {}
@@ -198,6 +213,53 @@ class Executor(WorkflowSteps):
         if self._listening["run_finished"]:
             await self._notify("run_finished", run=run, record=record.to_json())
         return record
+
+    def _straight_of(self, wf: Workflow) -> _Straight | None:
+        """`wf`'s body as `_Straight` when it is `let`s then at most a `return`, none of them
+        conditional or waiting; else None (its body runs through `block`)."""
+        try:
+            return self._straights[wf]
+        except KeyError:
+            pass
+        body = wf.body
+        ret = body[-1] if body and isinstance(body[-1], ReturnStep) else None
+        lets = [s for s in body if isinstance(s, LetStep)]
+        straight = None
+        if (
+            not self._step_hook
+            and len(lets) + (ret is not None) == len(body)
+            and len(body) <= self.services.limits.max_steps_recorded
+            and all(s.when is None and not s.value.is_async for s in lets)
+            and (ret is None or (ret.when is None and (ret.value is None or not ret.value.is_async)))
+        ):
+            straight = _Straight([(s, s.value.fn, s.name, V.is_secret_name(s.name)) for s in lets], ret)
+        self._straights[wf] = straight
+        return straight
+
+    def _run_straight(self, straight: _Straight, f: Frame) -> _End | None:
+        """`block` for a straight body, each statement recorded as `_record` would record it."""
+        record, variables = f.state.record, f.vars
+        step: Step | None = None
+        slowest = 0.0
+        t0 = perf_counter()
+        try:
+            for step, fn, name, secret in straight.lets:
+                value = fn(f)
+                variables[name] = value
+                if secret or isinstance(value, dict):
+                    _remember_secret(f.state, name, value)
+                t1 = perf_counter()
+                slowest = max(slowest, _ran(record, step, t1 - t0))
+                t0 = t1
+            step = straight.ret
+            end = None if step is None else _End(step.value.fn(f) if step.value is not None else {})
+        except RunError as e:
+            assert step is not None
+            raise self._fail_at(step, f, t0, e) from None
+        if step is not None:
+            slowest = max(slowest, _ran(record, step, perf_counter() - t0))
+        record.went_straight = slowest < TIMED_MS
+        return end
 
     async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:
         """The parameters' values: the arguments given, defaults for the others."""

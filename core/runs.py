@@ -10,6 +10,7 @@ from typing import Any, Literal
 from . import values as V
 
 Status = Literal["running", "success", "failed"]
+TIMED_MS = 0.1  # a statement that simply ran in less is kept without its time (core/store/runs.py)
 
 
 @dataclass(eq=False, slots=True)
@@ -33,6 +34,9 @@ class RunRecord:
     scheduled_count: int = 0  # how many; a large list form keeps only the first ids
     attempt: int = 1  # a background run retried (@retry, or after a crash) keeps its id: the attempt
     origin: str | None = None  # the run that scheduled this one (a background run's), when known
+    # every statement of the workflow's body simply ran, in order, each in under 0.1 ms: a record
+    # that needs no steps kept (core/store/runs.py); False says nothing
+    went_straight: bool = False
 
     @property
     def ok(self) -> bool:

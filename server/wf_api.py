@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from functools import partial
 from typing import Any
 
-from sanic import Blueprint, HTTPResponse, Request
+from sanic import Blueprint, HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed
 from wfkit.core import values as V
-from wfkit.core.app import CExpr, Workflow
+from wfkit.core.app import App, CExpr, Workflow
 from wfkit.core.convert import convert_args, convert_plain_args
 from wfkit.core.errors import RunError
 from wfkit.core.flow import NO_KEY, attempts, key_of, retry_after
@@ -47,7 +48,15 @@ async def call(request: Request, name: str) -> HTTPResponse:
     given = read_input(request)
     key = request.headers.get("idempotency-key")
     if not key:
-        status, body = await run_call(st, wf, caller, given)
+        if wf.plain_params and wf.flow.once_unlimited:  # most calls: run_call's path, a coroutine less
+            try:
+                args = convert_plain_args(wf, given.params, given.text_keys)
+            except RunError as e:
+                status, body = e.code, error_body(e.code, e.status, e.message)
+            else:
+                status, body = answer(st, await run_once(st, wf, caller, given, args))
+        else:
+            status, body = await run_call(st, wf, caller, given)
         return finished_in_handler(request, json_response(body, status=status), workflow_route(wf.name))
     scope = "admin" if caller.admin else caller.user.id if caller.user else "anonymous"
     asked = hashlib.sha256(b"\0".join((wf.name.encode(), request.query_string.encode(), request.body or b"")))
@@ -88,6 +97,16 @@ async def answer_once(
 bp.add_route(call, "/<name>", methods=["GET", "POST"])
 
 
+def add_static_routes(server: Sanic[Any, Any], app: App) -> None:
+    """A route of its own for each workflow served at the start: Sanic finds a static path by one
+    lookup, without matching the pattern above. A workflow a reload adds is served by the pattern; one
+    it removes answers 404 from its old route as from the pattern."""
+    for wf in app.workflows.values():
+        if wf.public:
+            handler = partial(call, name=wf.name)
+            server.add_route(handler, f"{bp.url_prefix}/{wf.name}", methods=["GET", "POST"], name=f"workflow_{wf.name}")
+
+
 def check_access(wf: Workflow, caller: Caller) -> None:
     """`@exposed` is user-and-admin; `auth: admin` admin only; `auth: none` anyone."""
     if wf.exposed == "none":
@@ -110,17 +129,27 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
     except RunError as e:
         return e.code, error_body(e.code, e.status, e.message)
     flow = wf.flow
-    # most calls: one attempt, run here rather than through `run_with_retries` (a coroutine less
-    # costs a call about 3 µs of the server's ~100)
-    if flow.rate_count is None and flow.concurrency_limit is None and attempts(flow) == 1:
-        record = await st.executor.run(
-            wf, args, user=caller.user, admin=caller.admin, request=given.request, trigger="http", durable=False
-        )
+    if flow.once_unlimited:
+        record = await run_once(st, wf, caller, given, args)
     elif flow.rate_count is None and flow.concurrency_limit is None:
         record = await run_with_retries(st, wf, args, caller, given.request)
     else:
         async with flow_control(st, wf, args):
             record = await run_with_retries(st, wf, args, caller, given.request)
+    return answer(st, record)
+
+
+def run_once(
+    st: ServerState, wf: Workflow, caller: Caller, given: CallInput, args: dict[str, Any]
+) -> Awaitable[RunRecord]:
+    """A call's one attempt (no `@retry`): nobody resumes it, so its journal stays in memory."""
+    return st.executor.run(
+        wf, args, user=caller.user, admin=caller.admin, request=given.request, trigger="http", durable=False
+    )
+
+
+def answer(st: ServerState, record: RunRecord) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body for a finished run (its record goes to the run log)."""
     st.recorder.add(record)
     if record.status == "success":
         return 200, {"status": "success", "response": record.response or {}}

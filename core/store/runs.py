@@ -21,7 +21,7 @@ import orjson
 from wfkit.core import values as V
 from wfkit.core.app import App, Step, walk
 from wfkit.core.errors import ConfigError
-from wfkit.core.runs import RunRecord
+from wfkit.core.runs import TIMED_MS, RunRecord
 
 from .codec import iso
 from .database import Database
@@ -30,7 +30,6 @@ MAX_LIST = 500
 KEEP_ENV = "WF_RUNS_KEEP"
 DEFAULT_KEEP = timedelta(days=14)
 PRUNE_ROWS_PER_STATEMENT = 5_000  # a long prune leaves room for other writes between its statements
-TIMED_MS = 0.1  # a plain statement that took less keeps no time of its own (the run's duration stays)
 
 COLUMNS = '"id", "workflow", "status", "trigger", "started_at", "duration_ms", "record"'
 UPSERT = (
@@ -110,7 +109,8 @@ def kept(r: RunRecord, straight: list[int] | None = None) -> dict[str, Any]:
         out.update((name, value) for (name, default), value in changed if value != default)
     if r.response is not None:
         out["response"] = V.redact_json(r.response) if r.response else {}
-    if not _went_straight(r.steps, straight):
+    said = r.went_straight and straight is not None and len(r.steps) == len(straight)  # (the executor knows)
+    if not said and not _went_straight(r.steps, straight):
         steps = [_step(e) for e in r.steps]
         if steps != straight:
             out["steps"] = steps

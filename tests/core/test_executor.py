@@ -492,3 +492,76 @@ workflow main(start: date, wait: duration) {
 """
     resp = await ok(src, start="2026-12-01T09:00:00Z", wait="PT2H")
     assert resp == {"end": "2026-12-02T11:00:00Z", "hours": 26, "text": "2026-12-02", "later": True}
+
+
+STRAIGHT = """
+workflow pure(n: number) {
+  let total = n * 2 + 1
+  return { total: total, label: "n={n}" }
+}
+workflow no_return(n: number) {
+  let twice = n * 2
+}
+workflow leaky(word: text) {
+  let api_key = "key_{word}"
+  let box = { k: api_key }
+  let x = [1, 2][box.k]
+  return { x: x }
+}
+workflow token_inside(word: text) {
+  let session = { token: "tok_{word}", n: 1 }
+  let x = [1, 2][session.token]
+}
+"""
+
+
+def _comparable(record: RunRecord) -> dict[str, Any]:
+    out = record.to_json()
+    for key in ("id", "started_at", "finished_at", "duration_ms"):
+        del out[key]
+    out["steps"] = [{k: v for k, v in step.items() if k != "ms"} for step in record.steps]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("workflow", "args"),
+    [("pure", {"n": 21}), ("no_return", {"n": 2}), ("leaky", {"word": "abcdef"}), ("token_inside", {"word": "abcdef"})],
+)
+async def test_a_straight_body_of_lets_and_a_return_is_recorded_as_every_other_body(
+    workflow: str, args: dict[str, Any]
+) -> None:
+    """Such a body runs without a coroutine a statement (`Executor._run_straight`): its record, its
+    failure and the secrets it scrubs are those of the same body run statement by statement."""
+    app = compile_source(STRAIGHT)
+    executor = Executor(app)
+    wf = app.workflows[workflow]
+    straight = await executor.run(wf, args)
+    assert executor._straights[wf] is not None  # it took the straight path
+    executor._straights[wf] = None  # the same body, statement by statement
+    general = await executor.run(wf, args)
+    assert _comparable(straight) == _comparable(general)
+    assert "abcdef" not in str(straight.to_json()["error"])
+    assert straight.went_straight is (straight.status == "success" and all(s["ms"] < 0.1 for s in straight.steps))
+    assert not general.went_straight  # (only the straight path says so: it is a shortcut for the run log)
+
+
+async def test_a_body_with_a_condition_or_an_action_is_not_run_straight() -> None:
+    app = compile_source(
+        """
+workflow conditional(n: number) {
+  if n > 1 {
+    let n = n * 2
+  }
+  return { n: n }
+}
+workflow acting(n: number) {
+  log "n is {n}"
+  return { n: n }
+}
+"""
+    )
+    executor = Executor(app)
+    for name in ("conditional", "acting"):
+        record = await executor.run(name, {"n": 2})
+        assert record.status == "success", record.error
+        assert executor._straights.get(app.workflows[name]) is None

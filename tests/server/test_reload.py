@@ -23,16 +23,20 @@ T = TypeVar("T")
 
 WAIT_S = 30.0  # a bound, never a speed: a reload takes about a second
 
+PLAN = """\
+@exposed(auth: none)
+workflow plan() {
+  schedule later() in 1 day
+}
+"""
+
 APP = """\
 @exposed(auth: none)
 workflow answer() {
   return { n: ANSWER }
 }
 
-@exposed(auth: none)
-workflow plan() {
-  schedule later() in 1 day
-}
+PLAN
 
 workflow later() {
   log "a day later"
@@ -79,7 +83,7 @@ workflow hello(name: text = "you") {
 
 
 def app_text(answer: int) -> str:
-    return APP.replace("ANSWER", str(answer))
+    return APP.replace("ANSWER", str(answer)).replace("PLAN\n", PLAN)
 
 
 def env() -> dict[str, str]:
@@ -220,6 +224,13 @@ def test_a_save_is_served_over_the_open_connection_and_errors_keep_the_last_good
         r = client.post("/api/1.1/wf/hello", json={"name": "Ada"})
         assert r.json() == {"status": "success", "response": {"hello": "Ada"}} and local_port(r) == port
         assert client.post("/api/1.1/wf/broken").status_code == 404  # never served
+
+        # `plan` had a route of its own from the start (server/wf_api.py: add_static_routes): removed,
+        # it answers as a name that was never there
+        app.write_text(app_text(4).replace(PLAN, "") + ADDED)
+        eventually(lambda: answers(client, 4, port), "the app without plan", s)
+        r = client.post("/api/1.1/wf/plan")
+        assert r.status_code == 404 and "Workflow not found: plan" in r.json()["body"]["message"]
 
     assert s.scheduled() == before  # the queue and its run in a day stayed
     assert s.text().count("unknown name 'nope'") == 1  # once for the change
