@@ -9,7 +9,10 @@ the background runs it caused have run too); then requests go out
 at `--load` x that rate, at fixed intended start times, on keep-alive connections, and each
 latency is measured from the request's intended start — so a stall shows as the queue it causes
 (no coordinated omission). Printed per minute: throughput, p50/p99/p99.9, errors, the server's RSS
-and open files (all its processes), the database's size. At the end: every scheduled run ran
+and open files (all its processes), the database's size, and the client's own lag: the longest it
+was late sending a request (a stall of the client, which the latencies would otherwise blame on the
+server; the client counts latencies instead of listing them, and freezes what it holds, so that its
+collector has little to walk). At the end: every scheduled run ran
 exactly once (Ticks counted in the database). Targets (issue 15): 0 errors, RSS growth < 5 % after
 the first minute, the last minute's p99 within 1.2 x the first's, every scheduled run once.
 """
@@ -24,13 +27,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import os
 import shutil
 import socket
 import sqlite3
-import statistics
 import subprocess
 import tempfile
 import time
@@ -101,12 +104,45 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return status
 
 
+class Latencies:
+    """Latencies counted to the 10 µs (a count per value seen, not a list of every request's): a
+    request costs the client one dict update, and a percentile sorts a few thousand values at
+    most, so that neither the client's lists nor its garbage collector stall the sending."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}  # latency in units of 10 µs → how many
+        self.total = 0
+
+    def add(self, seconds: float) -> None:
+        key = int(seconds * 100_000)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.total += 1
+
+    def merge(self, other: Latencies) -> None:
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+        self.total += other.total
+
+    def percentile_ms(self, q: float) -> float:
+        """The latency (ms) that `q` of the requests took at most."""
+        rank = min(self.total - 1, int(q * self.total))
+        seen = 0
+        for key in sorted(self.counts):
+            seen += self.counts[key]
+            if seen > rank:
+                return key / 100
+        return float("nan")
+
+
 @dataclass
 class Minute:
-    latencies: list[float] = field(default_factory=list)
-    by_kind: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in MIX})
+    latencies: Latencies = field(default_factory=Latencies)
+    by_kind: dict[str, Latencies] = field(default_factory=lambda: {kind: Latencies() for kind in MIX})
     errors: int = 0
     later_ok: int = 0
+    send_lag: float = 0.0  # the longest the client itself was late sending a request (its own stalls), s
 
 
 async def closed_loop(port: int, seconds: float, numbers: Iterator[int]) -> tuple[int, int]:
@@ -185,8 +221,9 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
                 minute.errors += 1
             elif kind == "later":
                 minute.later_ok += 1
-            minute.latencies.append(time.monotonic() - intended)
-            minute.by_kind[kind].append(minute.latencies[-1])
+            latency = time.monotonic() - intended
+            minute.latencies.add(latency)
+            minute.by_kind[kind].add(latency)
         pool.put_nowait(conn)
 
     reported = 0
@@ -197,6 +234,8 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
         delay = intended - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        minute = result[min(int((intended - start) // 60), minutes - 1)]
+        minute.send_lag = max(minute.send_lag, time.monotonic() - intended)
         task = asyncio.create_task(send(i, intended))
         pending.add(task)
         task.add_done_callback(pending.discard)
@@ -212,11 +251,6 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
         on_minute(reported, result[reported])
         reported += 1
     return result
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _server_usage(pid: int) -> tuple[float, float, int]:
@@ -260,7 +294,7 @@ def main() -> None:
             f"for {args.minutes} min"
         )
         print(
-            "minute  req/s    p50 ms   p99 ms  p99.9 ms  errors   RSS MB (Redis)  files  db MB   p99 ms: "
+            "minute  req/s    p50 ms   p99 ms  p99.9 ms  errors   RSS MB (Redis)  files  db MB  lag ms   p99 ms: "
             + " ".join(f"{kind:>10}" for kind in MIX)
         )
         rss_seen: list[float] = []
@@ -269,15 +303,18 @@ def main() -> None:
             rss, redis, files = _server_usage(server.pid)
             rss_seen.append(rss)
             size = sum(p.stat().st_size for p in database.parent.glob("data.sqlite3*")) / 1e6
-            ms = [x * 1000 for x in m.latencies]
+            lat = m.latencies
             print(
-                f"{i + 1:>6}  {len(ms) / 60:>5,.0f}  {_percentile(ms, 0.5):>8.2f} {_percentile(ms, 0.99):>8.2f} "
-                f"{_percentile(ms, 0.999):>9.2f}  {m.errors:>6}  {rss:>7.1f} {redis:>7.1f}  {files:>5}  {size:>5.1f}"
+                f"{i + 1:>6}  {lat.total / 60:>5,.0f}  {lat.percentile_ms(0.5):>8.2f} {lat.percentile_ms(0.99):>8.2f} "
+                f"{lat.percentile_ms(0.999):>9.2f}  {m.errors:>6}  {rss:>7.1f} {redis:>7.1f}  {files:>5}  {size:>5.1f}"
+                f"  {m.send_lag * 1000:>6.1f}"
                 + " " * 10
-                + " ".join(f"{_percentile(m.by_kind[kind], 0.99) * 1000:>10.2f}" for kind in MIX),
+                + " ".join(f"{m.by_kind[kind].percentile_ms(0.99):>10.2f}" for kind in MIX),
                 flush=True,
             )
 
+        gc.collect()  # what the client holds from now on lives to its end: no collector pass walks it again
+        gc.freeze()
         minutes = asyncio.run(steady(port, rate, args.minutes, on_minute))
         time.sleep(3)  # the last scheduled runs are due 1 s after their call
         scheduled = sum(m.later_ok for m in minutes)
@@ -288,17 +325,18 @@ def main() -> None:
                 [WARM_UP_N],
             ).fetchone()
         errors = sum(m.errors for m in minutes)
-        first_p99 = _percentile(minutes[0].latencies, 0.99)
-        last_p99 = _percentile(minutes[-1].latencies, 0.99)
+        first_p99 = minutes[0].latencies.percentile_ms(0.99)
+        last_p99 = minutes[-1].latencies.percentile_ms(0.99)
         growth = (rss_seen[-1] / rss_seen[0] - 1) * 100 if len(rss_seen) > 1 else 0.0
         print(
             f"errors {errors} (target 0); RSS growth after minute 1: {growth:+.1f} % (target < 5 %); "
             f"p99 last/first {last_p99 / first_p99:.2f} (target ≤ 1.2); scheduled {scheduled}, ran {ticks}, "
             f"distinct {distinct} (target: all equal)"
         )
-        print(
-            f"median latency over the run: {statistics.median(x for m in minutes for x in m.latencies) * 1000:.2f} ms"
-        )
+        overall = Latencies()
+        for m in minutes:
+            overall.merge(m.latencies)
+        print(f"median latency over the run: {overall.percentile_ms(0.5):.2f} ms")
     finally:
         server.terminate()
         server.wait(timeout=20)

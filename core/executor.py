@@ -37,7 +37,7 @@ from .app import (
 from .context import ActionContext, RunInfo
 from .errors import MissingDataError, RateLimitedError, RunError, WfError
 from .frame import Frame, RunState
-from .runs import TIMED_MS, RunRecord
+from .runs import TIMED_MS, RunRecord, ms_of
 from .scheduler import new_id
 from .services import Services
 from .things import Thing
@@ -65,19 +65,25 @@ _TERMINATED = _End(None)
 
 @dataclass(slots=True)
 class _Straight:
-    """A body of `let`s (each with its compiled value, its name and whether that name is a
-    secret's) and at most a final `return`."""
+    """A body of `let`s (each with its compiled value, its name, whether that name is a secret's and
+    the record of its statement but the time) and at most a final `return` (with its record)."""
 
-    lets: list[tuple[LetStep, Callable[[Frame], Any], str, bool]]
+    lets: list[tuple[LetStep, Callable[[Frame], Any], str, bool, dict[str, Any]]]
     ret: ReturnStep | None
+    ret_entry: dict[str, Any]
 
 
-def _ran(record: RunRecord, step: Step, seconds: float) -> float:
-    """Record a statement that simply ran, as `Executor._record` would; its time in ms."""
-    ms = round(seconds * 1000, 3)
-    record.steps.append(
-        {"step": step.id, "line": step.span.line, "kind": step.kind, "label": step.label, "status": "ran", "ms": ms}
-    )
+def _ran_entry(step: Step) -> dict[str, Any]:
+    """The record of a statement that simply ran, as `Executor._record` writes it, but its time."""
+    return {"step": step.id, "line": step.span.line, "kind": step.kind, "label": step.label, "status": "ran"}
+
+
+def _ran(record: RunRecord, entry: dict[str, Any], seconds: float) -> float:
+    """Record a statement that simply ran (`entry`: its `_ran_entry`); its time in ms."""
+    ms = ms_of(seconds * 1000)
+    done = entry.copy()  # (cheaper than a new dict of six keys)
+    done["ms"] = ms
+    record.steps.append(done)
     return ms
 
 
@@ -207,7 +213,7 @@ class Executor(WorkflowSteps):
             record.status = "failed"
             record.response = None
         record.finished_at = V.now()
-        record.duration_ms = round((perf_counter() - started) * 1000, 3)
+        record.duration_ms = ms_of((perf_counter() - started) * 1000)
         if record.status == "success" and state.durable:
             await self._forget(run.id, state, run_id is not None)
         if self._listening["run_finished"]:
@@ -232,7 +238,8 @@ class Executor(WorkflowSteps):
             and all(s.when is None and not s.value.is_async for s in lets)
             and (ret is None or (ret.when is None and (ret.value is None or not ret.value.is_async)))
         ):
-            straight = _Straight([(s, s.value.fn, s.name, V.is_secret_name(s.name)) for s in lets], ret)
+            lets_run = [(s, s.value.fn, s.name, V.is_secret_name(s.name), _ran_entry(s)) for s in lets]
+            straight = _Straight(lets_run, ret, _ran_entry(ret) if ret is not None else {})
         self._straights[wf] = straight
         return straight
 
@@ -243,21 +250,22 @@ class Executor(WorkflowSteps):
         slowest = 0.0
         t0 = perf_counter()
         try:
-            for step, fn, name, secret in straight.lets:
+            for step, fn, name, secret, entry in straight.lets:  # noqa: B007 (`step`: what failed, below)
                 value = fn(f)
                 variables[name] = value
                 if secret or isinstance(value, dict):
                     _remember_secret(f.state, name, value)
                 t1 = perf_counter()
-                slowest = max(slowest, _ran(record, step, t1 - t0))
+                if (ms := _ran(record, entry, t1 - t0)) > slowest:
+                    slowest = ms
                 t0 = t1
             step = straight.ret
             end = None if step is None else _End(step.value.fn(f) if step.value is not None else {})
         except RunError as e:
             assert step is not None
             raise self._fail_at(step, f, t0, e) from None
-        if step is not None:
-            slowest = max(slowest, _ran(record, step, perf_counter() - t0))
+        if step is not None and (ms := _ran(record, straight.ret_entry, perf_counter() - t0)) > slowest:
+            slowest = ms
         record.went_straight = slowest < TIMED_MS
         return end
 
@@ -341,7 +349,7 @@ class Executor(WorkflowSteps):
             "kind": step.kind,
             "label": step.label,
             "status": status,
-            "ms": round(ms, 3),
+            "ms": ms_of(ms),
         }
         if f.path:
             entry["path"] = f.path

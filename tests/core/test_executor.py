@@ -10,7 +10,7 @@ import pytest
 from wfkit.core.context import ActionContext
 from wfkit.core.errors import ActionError
 from wfkit.core.executor import Executor
-from wfkit.core.runs import RunRecord
+from wfkit.core.runs import RunRecord, ms_of
 from wfkit.core.scheduler import MemoryScheduler
 from wfkit.core.services import Limits, Services
 from wfkit.plugins import ActionSpec, ParamSpec, hookimpl
@@ -565,3 +565,9 @@ workflow acting(n: number) {
         record = await executor.run(name, {"n": 2})
         assert record.status == "success", record.error
         assert executor._straights.get(app.workflows[name]) is None
+
+
+@pytest.mark.parametrize("ms", [0.0, 0.0004, 0.0006, 0.0123456, 1.23449, 1.2345678, 99.9999, 12345.6789012, 86_400_000.25])
+def test_a_time_is_kept_to_the_microsecond_as_round_would_keep_it(ms: float) -> None:
+    assert ms_of(ms) == pytest.approx(round(ms, 3), abs=1e-9)
+    assert ms_of(ms) == float(f"{ms_of(ms):.3f}")  # no digit past the microsecond
