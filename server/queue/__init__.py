@@ -27,9 +27,10 @@ import orjson
 import redis.asyncio as aioredis
 from wfkit.core import values as V
 from wfkit.core.app import App
+from wfkit.core.errors import ConfigError
 from wfkit.core.services import Services
 
-from .embedded import EmbeddedRedis
+from .embedded import START_TIMEOUT_S, EmbeddedRedis
 from .journal import RedisJournal
 from .queue import Queue, from_ms
 from .recurring import Every, Ticker, next_fire
@@ -75,11 +76,14 @@ async def connect(
         url = embedded.url
     client: aioredis.Redis = aioredis.from_url(url)  # type: ignore[no-untyped-call]
     try:
-        await client.ping()
-    except Exception:
+        async with asyncio.timeout(START_TIMEOUT_S):  # a Redis that never answers is an error, not a hang
+            await client.ping()
+    except Exception as e:
         await client.aclose()
         if embedded is not None:
             embedded.stop()
+        if isinstance(e, TimeoutError):
+            raise ConfigError(f"Redis did not answer within {START_TIMEOUT_S:.0f} s") from None
         raise
     return client, embedded
 

@@ -130,13 +130,14 @@ class EmbeddedRedis:
                 raise ConfigError(f"the embedded Redis did not start (exit {process.returncode}): {tail}")
             if self.socket.exists():
                 try:
-                    client = redis.Redis(unix_socket_path=str(self.socket))
+                    # a ping that gets no answer is asked again (until the deadline), not waited for forever
+                    client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1, socket_connect_timeout=1)
                     try:
                         client.ping()  # also waits out the loading of a large AOF
                         return
                     finally:
                         client.close()
-                except (redis.ConnectionError, redis.BusyLoadingError):
+                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
                     pass
             time.sleep(0.02)
         raise ConfigError(f"the embedded Redis under {self.folder} did not answer within {START_TIMEOUT_S:.0f} s")
