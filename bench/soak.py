@@ -207,8 +207,7 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
     interval = 1 / rate
     pending: set[asyncio.Task[None]] = set()
 
-    async def send(i: int, intended: float) -> None:
-        minute = result[min(int((intended - start) // 60), minutes - 1)]
+    async def send(i: int, intended: float, minute: Minute) -> None:
         kind = MIX[i % len(MIX)]
         conn = await pool.get()
         try:
@@ -236,7 +235,7 @@ async def steady(port: int, rate: float, minutes: int, on_minute: Callable[[int,
             await asyncio.sleep(delay)
         minute = result[min(int((intended - start) // 60), minutes - 1)]
         minute.send_lag = max(minute.send_lag, time.monotonic() - intended)
-        task = asyncio.create_task(send(i, intended))
+        task = asyncio.create_task(send(i, intended, minute))
         pending.add(task)
         task.add_done_callback(pending.discard)
         elapsed_minutes = int((time.monotonic() - start) // 60)

@@ -52,7 +52,7 @@ async def call(request: Request, name: str) -> HTTPResponse:
             try:
                 args = convert_plain_args(wf, given.params, given.text_keys)
             except RunError as e:
-                status, body = e.code, error_body(e.code, e.status, e.message)
+                status, body = refused(e)
             else:
                 status, body = answer(st, await run_once(st, wf, caller, given, args))
         else:
@@ -127,7 +127,7 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
                 wf, given.params, store=st.store, run=caller.run_info(workflow=wf.name), from_text=given.text_keys
             )
     except RunError as e:
-        return e.code, error_body(e.code, e.status, e.message)
+        return refused(e)
     flow = wf.flow
     if flow.once_unlimited:
         record = await run_once(st, wf, caller, given, args)
@@ -137,6 +137,11 @@ async def run_call(st: ServerState, wf: Workflow, caller: Caller, given: CallInp
         async with flow_control(st, wf, args):
             record = await run_with_retries(st, wf, args, caller, given.request)
     return answer(st, record)
+
+
+def refused(e: RunError) -> tuple[int, dict[str, Any]]:
+    """The status and body for arguments the workflow refuses (missing, of the wrong type)."""
+    return e.code, error_body(e.code, e.status, e.message)
 
 
 def run_once(

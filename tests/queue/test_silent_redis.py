@@ -5,6 +5,7 @@ that hangs here never tells Sanic it is ready."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -31,7 +32,9 @@ def _accept_and_stay_silent(listener: socket.socket, stop: threading.Event) -> N
     listener.close()
 
 
+@contextlib.contextmanager
 def _silent(listener: socket.socket) -> Iterator[None]:
+    """`listener` accepts connections and never answers, while inside."""
     stop = threading.Event()
     thread = threading.Thread(target=_accept_and_stay_silent, args=(listener, stop), daemon=True)
     thread.start()
@@ -47,8 +50,8 @@ def silent_tcp() -> Iterator[int]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    port = listener.getsockname()[1]
-    yield from (port for _ in _silent(listener))
+    with _silent(listener):
+        yield listener.getsockname()[1]
 
 
 async def test_a_redis_url_that_never_answers_is_an_error_within_the_start_timeout(
@@ -78,7 +81,7 @@ def test_an_embedded_redis_socket_that_never_answers_is_an_error_within_the_star
         except BaseException as e:
             raised.append(e)
 
-    for _ in _silent(listener):
+    with _silent(listener):
         waiting = threading.Thread(target=wait, daemon=True)  # (a hang fails the test, not the run)
         waiting.start()
         waiting.join(10)
