@@ -148,10 +148,11 @@ class RunLog:
         for r in records:
             if r.workflow not in paths:
                 paths[r.workflow] = straight_path(app, r.workflow)
-        rows = [
-            [r.id, r.workflow, r.status, r.trigger, iso(r.started_at), r.duration_ms, kept(r, paths[r.workflow])]
-            for r in records
-        ]
+        rows = []
+        for r in records:
+            at = r.started_at
+            started = at if at.microsecond and at.tzinfo is UTC else iso(at)  # (orjson writes such a date as iso)
+            rows.append([r.id, r.workflow, r.status, r.trigger, started, r.duration_ms, kept(r, paths[r.workflow])])
         await self.db.execute(FROM_JSON[self.db.dialect.name], [orjson.dumps(rows, option=orjson.OPT_UTC_Z).decode()])
 
     async def recent(

@@ -141,3 +141,16 @@ def test_a_json_answer_encodes_its_headers_as_sanic_would() -> None:
     assert dict(injected.processed_headers)[b"X-Content-Type-Options"] == b"nosniff"
     by_hand = json_response({}, headers={"X-Content-Type-Options": "nosniff"})
     assert [name for name, _ in by_hand.processed_headers].count(b"X-Content-Type-Options") == 1
+
+
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+def test_an_answer_with_no_headers_of_its_own_is_written_as_sanic_would(connection: str) -> None:
+    """The headers Sanic's HTTP/1 writer adds (length, connection) and nothing else: written from
+    constants, the same pairs as Sanic's own encoding gives."""
+    plain = json_response({"a": 1})
+    sanic = HTTPResponse(b'{"a":1}', 200, {"X-Content-Type-Options": "nosniff"}, "application/json")
+    for answer in (plain, sanic):
+        answer.headers["content-length"] = 7  # as Sanic's writer sets them, the length a number
+        answer.headers["connection"] = connection
+    assert sorted(plain.processed_headers) == sorted(sanic.processed_headers)
+    assert len(list(plain.processed_headers)) == 4
