@@ -65,26 +65,17 @@ _TERMINATED = _End(None)
 
 @dataclass(slots=True)
 class _Straight:
-    """A body of `let`s (each with its compiled value, its name, whether that name is a secret's and
-    the record of its statement but the time) and at most a final `return` (with its record)."""
+    """A body of `let`s (each with its compiled value, its name and whether that name is a secret's)
+    and at most a final `return`; the records of its statements but their times, in order."""
 
-    lets: list[tuple[LetStep, Callable[[Frame], Any], str, bool, dict[str, Any]]]
+    lets: list[tuple[LetStep, Callable[[Frame], Any], str, bool]]
     ret: ReturnStep | None
-    ret_entry: dict[str, Any]
+    entries: list[dict[str, Any]]
 
 
 def _ran_entry(step: Step) -> dict[str, Any]:
     """The record of a statement that simply ran, as `Executor._record` writes it, but its time."""
     return {"step": step.id, "line": step.span.line, "kind": step.kind, "label": step.label, "status": "ran"}
-
-
-def _ran(record: RunRecord, entry: dict[str, Any], seconds: float) -> float:
-    """Record a statement that simply ran (`entry`: its `_ran_entry`); its time in ms."""
-    ms = ms_of(seconds * 1000)
-    done = entry.copy()  # (cheaper than a new dict of six keys)
-    done["ms"] = ms
-    record.steps.append(done)
-    return ms
 
 
 def _scrub(text: str, secrets: set[str]) -> str:
@@ -238,35 +229,37 @@ class Executor(WorkflowSteps):
             and all(s.when is None and not s.value.is_async for s in lets)
             and (ret is None or (ret.when is None and (ret.value is None or not ret.value.is_async)))
         ):
-            lets_run = [(s, s.value.fn, s.name, V.is_secret_name(s.name), _ran_entry(s)) for s in lets]
-            straight = _Straight(lets_run, ret, _ran_entry(ret) if ret is not None else {})
+            lets_run = [(s, s.value.fn, s.name, V.is_secret_name(s.name)) for s in lets]
+            straight = _Straight(lets_run, ret, [_ran_entry(s) for s in body])
         self._straights[wf] = straight
         return straight
 
     def _run_straight(self, straight: _Straight, f: Frame) -> _End | None:
-        """`block` for a straight body, each statement recorded as `_record` would record it."""
+        """`block` for a straight body, each statement recorded as `_record` would record it (the
+        records are made when read: `RunRecord.steps`)."""
         record, variables = f.state.record, f.vars
         step: Step | None = None
-        slowest = 0.0
+        seconds: list[float] = []
         t0 = perf_counter()
         try:
-            for step, fn, name, secret, entry in straight.lets:  # noqa: B007 (`step`: what failed, below)
+            for step, fn, name, secret in straight.lets:  # noqa: B007 (`step`: what failed, below)
                 value = fn(f)
                 variables[name] = value
                 if secret or isinstance(value, dict):
                     _remember_secret(f.state, name, value)
                 t1 = perf_counter()
-                if (ms := _ran(record, entry, t1 - t0)) > slowest:
-                    slowest = ms
+                seconds.append(t1 - t0)
                 t0 = t1
             step = straight.ret
             end = None if step is None else _End(step.value.fn(f) if step.value is not None else {})
         except RunError as e:
             assert step is not None
+            record.ran_straight(straight.entries, seconds)
             raise self._fail_at(step, f, t0, e) from None
-        if step is not None and (ms := _ran(record, straight.ret_entry, perf_counter() - t0)) > slowest:
-            slowest = ms
-        record.went_straight = slowest < TIMED_MS
+        if step is not None:
+            seconds.append(perf_counter() - t0)
+        record.ran_straight(straight.entries, seconds)
+        record.went_straight = not seconds or ms_of(max(seconds) * 1000) < TIMED_MS  # (as each is kept)
         return end
 
     async def bind_params(self, wf: Workflow, args: dict[str, Any], f: Frame) -> dict[str, Any]:

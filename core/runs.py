@@ -33,7 +33,7 @@ class RunRecord:
     duration_ms: float | None = None
     response: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # {"message", "line"}
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    _steps: list[dict[str, Any]] = field(default_factory=list)  # (read and written as `steps`)
     steps_dropped: int = 0  # steps past the recording limit, counted only
     logs: list[dict[str, Any]] = field(default_factory=list)
     scheduled: list[str] = field(default_factory=list)  # ids released to the queue
@@ -43,10 +43,44 @@ class RunRecord:
     # every statement of the workflow's body simply ran, in order, each in under 0.1 ms: a record
     # that needs no steps kept (core/store/runs.py); False says nothing
     went_straight: bool = False
+    # A straight body's statements that simply ran: their records without a time (shared by every
+    # run of the workflow) and their times in seconds. Made into `steps` when something reads them:
+    # for most calls nothing ever does (core/store/runs.py keeps no steps for them).
+    _ran: tuple[list[dict[str, Any]], list[float]] | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "success"
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """Every statement's record, in the order they ran: `step`, `line`, `kind`, `label`,
+        `status`, `ms`, and what else the statement recorded."""
+        if self._ran is not None:
+            entries, seconds = self._ran
+            self._ran = None
+            made = []
+            for entry, s in zip(entries, seconds, strict=False):  # (a failed body ran some of them)
+                done = entry.copy()
+                done["ms"] = ms_of(s * 1000)
+                made.append(done)
+            self._steps[:0] = made
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps: list[dict[str, Any]]) -> None:
+        self._ran = None
+        self._steps = steps
+
+    @property
+    def step_count(self) -> int:
+        """`len(steps)`, without making the records of a straight body."""
+        return len(self._steps) + (len(self._ran[1]) if self._ran is not None else 0)
+
+    def ran_straight(self, entries: list[dict[str, Any]], seconds: list[float]) -> None:
+        """The statements of a straight body simply ran, in `seconds` each (`entries`: their
+        records without a time, in order; the first `len(seconds)` of them ran)."""
+        self._ran = (entries, seconds)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -109,7 +109,7 @@ def kept(r: RunRecord, straight: list[int] | None = None) -> dict[str, Any]:
         out.update((name, value) for (name, default), value in changed if value != default)
     if r.response is not None:
         out["response"] = V.redact_json(r.response) if r.response else {}
-    said = r.went_straight and straight is not None and len(r.steps) == len(straight)  # (the executor knows)
+    said = r.went_straight and straight is not None and r.step_count == len(straight)  # (the executor knows)
     if not said and not _went_straight(r.steps, straight):
         steps = [_step(e) for e in r.steps]
         if steps != straight:

@@ -545,6 +545,20 @@ async def test_a_straight_body_of_lets_and_a_return_is_recorded_as_every_other_b
     assert not general.went_straight  # (only the straight path says so: it is a shortcut for the run log)
 
 
+async def test_a_straight_bodys_records_are_made_once_when_read_and_are_its_own() -> None:
+    executor = Executor(compile_source(STRAIGHT))
+    record = await executor.run("pure", {"n": 1})
+    assert record.step_count == 2  # counted without making them
+    steps = record.steps
+    assert [(s["kind"], s["status"]) for s in steps] == [("let", "ran"), ("return", "ran")]
+    assert all(type(s["ms"]) is float and s["ms"] >= 0 for s in steps)
+    assert record.steps is steps and record.step_count == 2
+    other = await executor.run("pure", {"n": 2})
+    assert other.steps[0] is not steps[0]  # each run's own records, not the workflow's shared ones
+    other.steps[0]["note"] = "x"
+    assert "note" not in (await executor.run("pure", {"n": 3})).steps[0]
+
+
 async def test_a_body_with_a_condition_or_an_action_is_not_run_straight() -> None:
     app = compile_source(
         """
